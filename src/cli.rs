@@ -1,0 +1,74 @@
+//! The command line (clap derive): `check`, `rules`, `explain`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+#[derive(Parser, Debug)]
+#[command(name = "archlint", version, about = "Reviews a backend codebase the way a senior backend architect would, and fails the build on the mistakes that cause outages.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Analyse a backend repository and report findings.
+    Check(CheckArgs),
+    /// List every rule, one line each.
+    Rules,
+    /// Show a rule's documentation: what it catches, why, an example, the fix.
+    Explain {
+        /// The rule id, e.g. n-plus-one-query.
+        rule: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Files or directories to scan (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Output format (default: github under GitHub Actions, text on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only run these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
+    pub select: Option<Vec<String>>,
+    /// Do not run these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
+    pub ignore: Vec<String>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Do not respect .gitignore, .ignore and .archlintignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Skip files larger than this many bytes (reported as blockers).
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    pub max_file_size: u64,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Print the time spent per phase and the slowest files (to stderr).
+    #[arg(long)]
+    pub timings: bool,
+    /// Print the resolved configuration for the first path and exit.
+    #[arg(long)]
+    pub show_config: bool,
+    /// Use this archlint.toml instead of discovering one.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}

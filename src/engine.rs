@@ -1,0 +1,384 @@
+//! The pipeline: discover -> read and parse (parallel, one pass per file) ->
+//! link (once) -> rules -> findings. Everything a file could not give is a
+//! blocker; nothing on one file stops the scan.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use regex::Regex;
+use std::sync::OnceLock;
+
+use crate::config::Config;
+use crate::discover::{self, glob_lite::Glob, Candidate};
+use crate::finding::Finding;
+use crate::frontend::{self, sql::Dialect};
+use crate::knowledge::Knowledge;
+use crate::link::{Linked, Unit};
+use crate::manifest::{self, Dep};
+use crate::model::{FileModel, Lang, Suppression};
+use crate::rules::{self, FileCtx, ProgramCtx, Rule};
+use crate::secrets::SecretKnowledge;
+
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub jobs: usize,
+    pub no_ignore: bool,
+    pub max_file_size: u64,
+    pub select: Option<Vec<String>>,
+    pub ignore: Vec<String>,
+    pub config: Config,
+}
+
+/// What one file gave.
+pub struct FileResult {
+    pub rel: String,
+    pub model: Option<FileModel>,
+    pub findings: Vec<Finding>,
+    pub blockers: Vec<String>,
+    pub deps: Vec<Dep>,
+    pub bytes: u64,
+    pub parse_time: Duration,
+}
+
+#[derive(Default, Debug, Clone, serde::Serialize)]
+pub struct Timings {
+    pub discover_ms: u64,
+    pub parse_ms: u64,
+    pub link_ms: u64,
+    pub rules_ms: u64,
+    pub slowest: Vec<(String, u64)>,
+}
+
+pub struct Analysis {
+    pub results: Vec<FileResult>,
+    pub findings: Vec<Finding>,
+    pub blockers: Vec<String>,
+    pub files_scanned: usize,
+    pub bytes: u64,
+    pub timings: Timings,
+    pub rules: Vec<&'static dyn Rule>,
+}
+
+struct Shared<'a> {
+    k: &'a Knowledge,
+    sk: &'a SecretKnowledge,
+    rules: &'a [&'static dyn Rule],
+    max: u64,
+    dialect: Dialect,
+}
+
+fn enabled_rules(opts: &Options) -> Vec<&'static dyn Rule> {
+    let cfg = &opts.config;
+    let select = opts.select.clone().or_else(|| cfg.select.clone());
+    rules::all()
+        .into_iter()
+        .filter(|r| {
+            let id = r.meta().id;
+            select.as_ref().is_none_or(|s| s.iter().any(|x| x == id))
+                && !opts.ignore.iter().any(|x| x == id)
+                && !cfg.ignore.iter().any(|x| x == id)
+        })
+        .collect()
+}
+
+pub fn run(opts: &Options) -> Result<Analysis, String> {
+    let k = Knowledge::load(opts.config.knowledge.as_ref())?;
+    let sk = SecretKnowledge::load(opts.config.secrets.as_ref())?;
+    let rules = enabled_rules(opts);
+    let exclude: Vec<Glob> = opts.config.exclude.iter().map(|g| Glob::new(g)).collect::<Result<_, _>>()?;
+    let t0 = Instant::now();
+    let mut cands: Vec<Candidate> = Vec::new();
+    let mut blockers = Vec::new();
+    let multi = opts.paths.len() > 1;
+    for p in &opts.paths {
+        if !p.exists() {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+        let w = discover::walk(p, opts.no_ignore, &exclude);
+        for mut c in w.files {
+            if multi {
+                c.rel = format!("{}/{}", p.display().to_string().trim_end_matches('/'), c.rel);
+            }
+            cands.push(c);
+        }
+        blockers.extend(w.blockers);
+    }
+    let discover_ms = t0.elapsed().as_millis() as u64;
+    let shared = Shared {
+        k: &k,
+        sk: &sk,
+        rules: &rules,
+        max: opts.max_file_size,
+        dialect: opts.config.dialect.unwrap_or_default(),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .stack_size(256 << 20)
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let t1 = Instant::now();
+    let results: Vec<FileResult> = pool.install(|| cands.par_iter().map(|c| analyse_file(c, &shared)).collect());
+    let parse_ms = t1.elapsed().as_millis() as u64;
+
+    // Link once, then the program-wide rules, file by file in parallel.
+    let t2 = Instant::now();
+    let unit_of: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.model.is_some()).map(|(i, _)| i).collect();
+    let units: Vec<Unit> = unit_of
+        .iter()
+        .map(|&i| Unit {
+            path: &results[i].rel,
+            model: results[i].model.as_ref().unwrap(),
+        })
+        .collect();
+    let linked = pool.install(|| Linked::build(&units, &k));
+    let link_ms = t2.elapsed().as_millis() as u64;
+    let t3 = Instant::now();
+    let ctx = ProgramCtx {
+        units: &units,
+        linked: &linked,
+        k: &k,
+    };
+    let program: Vec<(Vec<Finding>, Vec<String>)> = pool.install(|| {
+        (0..units.len())
+            .into_par_iter()
+            .map(|fi| {
+                let mut out = Vec::new();
+                let mut errs = Vec::new();
+                for r in &rules {
+                    let mut local = Vec::new();
+                    match catch_unwind(AssertUnwindSafe(|| r.check_program(&ctx, fi, &mut local))) {
+                        Ok(()) => out.extend(local),
+                        Err(p) => errs.push(format!("{}: internal error in rule {}: {}", units[fi].path, r.meta().id, panic_text(&p))),
+                    }
+                }
+                (out, errs)
+            })
+            .collect()
+    });
+    let rules_ms = t3.elapsed().as_millis() as u64;
+
+    let mut findings: Vec<Finding> = Vec::new();
+    for r in &results {
+        findings.extend(r.findings.iter().cloned());
+        blockers.extend(r.blockers.iter().cloned());
+    }
+    for (f, e) in program {
+        findings.extend(f);
+        blockers.extend(e);
+    }
+    let sup: std::collections::HashMap<&str, &[Suppression]> = results
+        .iter()
+        .filter_map(|r| r.model.as_ref().map(|m| (r.rel.as_str(), m.suppressions.as_slice())))
+        .collect();
+    let findings = finish(findings, &opts.config, &sup)?;
+    let mut slowest: Vec<(String, u64)> = results.iter().map(|r| (r.rel.clone(), r.parse_time.as_micros() as u64)).collect();
+    slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    slowest.truncate(5);
+    let bytes = results.iter().map(|r| r.bytes).sum();
+    blockers.sort();
+    blockers.dedup();
+    drop(units);
+    Ok(Analysis {
+        files_scanned: results.len(),
+        results,
+        findings,
+        blockers,
+        bytes,
+        timings: Timings {
+            discover_ms,
+            parse_ms,
+            link_ms,
+            rules_ms,
+            slowest,
+        },
+        rules,
+    })
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// Severity overrides, per-path ignores, inline suppressions, order and fingerprints.
+fn finish(mut findings: Vec<Finding>, cfg: &Config, sup: &std::collections::HashMap<&str, &[Suppression]>) -> Result<Vec<Finding>, String> {
+    let per_path: Vec<(Glob, &Vec<String>)> = cfg.per_path_ignores.iter().map(|(g, r)| Glob::new(g).map(|g| (g, r))).collect::<Result<_, _>>()?;
+    findings.retain(|f| !per_path.iter().any(|(g, r)| r.contains(&f.rule) && g.matches(&f.path)));
+    findings.retain(|f| {
+        !sup.get(f.path.as_str()).is_some_and(|s| {
+            s.iter().any(|s| (s.line == f.line || s.line + 1 == f.line) && s.rules.iter().any(|r| r == &f.rule || r == "all"))
+        })
+    });
+    for f in &mut findings {
+        if let Some(s) = cfg.severity.get(&f.rule) {
+            f.severity = *s;
+        }
+    }
+    findings.sort_by(|a, b| (&a.path, a.line, a.column, &a.rule, &a.message).cmp(&(&b.path, b.line, b.column, &b.rule, &b.message)));
+    findings.dedup_by(|a, b| a.path == b.path && a.line == b.line && a.column == b.column && a.rule == b.rule && a.message == b.message);
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in &mut findings {
+        let base = format!("{}\u{0}{}\u{0}{}\u{0}{}", f.rule, f.path, f.function, if f.key.is_empty() { &f.message } else { &f.key });
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let h = blake3::hash(format!("{base}\u{0}{n}").as_bytes());
+        f.fingerprint = h.to_hex()[..16].to_string();
+    }
+    Ok(findings)
+}
+
+fn suppressions(text: &str) -> Vec<Suppression> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"archlint:\s*allow\(([\w\-, ]+)\)\s*(.*)|(gitleaks:allow|pragma:\s*allowlist\s+secret)").unwrap());
+    if !text.contains("archlint:") && !text.contains("gitleaks:allow") && !text.contains("allowlist") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(c) = re.captures(line) {
+            let (rules, reason) = match c.get(1) {
+                Some(r) => (r.as_str().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(), c.get(2).map(|m| m.as_str().trim().to_string()).unwrap_or_default()),
+                None => (vec!["hardcoded-secret".to_string()], "secret scanner allowlist".to_string()),
+            };
+            out.push(Suppression { line: i as u32 + 1, rules, reason });
+        }
+    }
+    out
+}
+
+/// Deepest bracket nesting, to refuse inputs that would overflow a recursive parser.
+fn max_nesting(text: &str) -> usize {
+    let (mut d, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                d += 1;
+                max = max.max(d);
+            }
+            b')' | b']' | b'}' => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+const MAX_NESTING: usize = 2000;
+
+fn analyse_file(c: &Candidate, s: &Shared) -> FileResult {
+    let start = Instant::now();
+    let mut r = FileResult {
+        rel: c.rel.clone(),
+        model: None,
+        findings: Vec::new(),
+        blockers: Vec::new(),
+        deps: Vec::new(),
+        bytes: 0,
+        parse_time: Duration::ZERO,
+    };
+    if frontend::is_known_binary(&c.rel) {
+        return r;
+    }
+    let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
+    if s.sk.lock_files.contains(name) {
+        return r;
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| analyse_inner(c, s, &mut r)));
+    if let Err(p) = outcome {
+        r.blockers.push(format!("{}: internal error while analysing: {}", c.rel, panic_text(&p)));
+    }
+    r.parse_time = start.elapsed();
+    r
+}
+
+fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
+    let meta = match std::fs::metadata(&c.abs) {
+        Ok(m) => m,
+        Err(e) => {
+            r.blockers.push(format!("{}: cannot read: {e}", c.rel));
+            return;
+        }
+    };
+    if meta.len() > s.max {
+        r.blockers.push(format!("{}: skipped: {} bytes is over the size limit of {} bytes (--max-file-size)", c.rel, meta.len(), s.max));
+        return;
+    }
+    let bytes = match read_capped(&c.abs, s.max) {
+        Ok(b) => b,
+        Err(e) => {
+            r.blockers.push(format!("{}: cannot read: {e}", c.rel));
+            return;
+        }
+    };
+    r.bytes = bytes.len() as u64;
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        r.blockers.push(format!("{}: skipped: binary file", c.rel));
+        return;
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            r.blockers.push(format!("{}: skipped: not valid UTF-8 ({e})", c.rel));
+            return;
+        }
+    };
+    let lang = frontend::lang_of(&c.rel);
+    let kind = frontend::path_kind(&c.rel);
+    let deep = lang != Lang::Text && max_nesting(text) > MAX_NESTING;
+    let mut model = match lang {
+        Lang::Rust if !deep => match frontend::rust::lower(text, kind, frontend::rust_module(&c.rel), s.k, s.dialect) {
+            Ok(m) => m,
+            Err(e) => {
+                r.blockers.push(format!("{}: {e}", c.rel));
+                frontend::text::lower(text, kind, Lang::Rust)
+            }
+        },
+        Lang::Sql => {
+            let mut m = frontend::sql::lower_file(text, kind, s.dialect);
+            frontend::text::extract_pairs(text, &mut m.literals, false, kind.test);
+            m
+        }
+        Lang::Text => frontend::text::lower(text, kind, Lang::Text),
+        other => {
+            if deep {
+                r.blockers.push(format!("{}: not parsed: brackets nest deeper than {MAX_NESTING} levels", c.rel));
+            }
+            frontend::text::lower(text, kind, other)
+        }
+    };
+    if deep && lang == Lang::Rust {
+        r.blockers.push(format!("{}: not parsed: brackets nest deeper than {MAX_NESTING} levels", c.rel));
+    }
+    for e in model.parse_errors.drain(..) {
+        r.blockers.push(format!("{}: {e}", c.rel));
+    }
+    model.suppressions = suppressions(text);
+    r.deps = manifest::deps(&c.rel, text);
+    let ctx = FileCtx {
+        path: &c.rel,
+        text,
+        model: &model,
+        k: s.k,
+        secrets: s.sk,
+    };
+    for rule in s.rules {
+        let mut local = Vec::new();
+        match catch_unwind(AssertUnwindSafe(|| rule.check_file(&ctx, &mut local))) {
+            Ok(()) => r.findings.extend(local),
+            Err(p) => r.blockers.push(format!("{}: internal error in rule {}: {}", c.rel, rule.meta().id, panic_text(&p))),
+        }
+    }
+    r.model = Some(model);
+}
+
+/// Read at most `max` bytes: a file that grows during the scan cannot exhaust memory.
+fn read_capped(p: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(p)?;
+    let mut buf = Vec::new();
+    f.take(max).read_to_end(&mut buf)?;
+    Ok(buf)
+}

@@ -1,0 +1,826 @@
+//! SQL with `sqlparser`: `.sql` files and SQL embedded in code.
+//!
+//! A file is split into statements first (quotes, comments and dollar-quoted
+//! bodies respected) and each statement is parsed on its own: what parses is
+//! analysed, what does not becomes a parse error for the blockers list, and
+//! one bad statement never hides the rest of a file.
+
+use regex::Regex;
+use sqlparser::ast::{
+    BinaryOperator, Expr, GroupByExpr, InTarget, JoinConstraint, JoinOperator, LimitClause,
+    ObjectType, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+};
+use sqlparser::dialect::{
+    Dialect as SqlDialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect,
+};
+use sqlparser::parser::Parser;
+use std::sync::OnceLock;
+
+use crate::model::{
+    DdlChange, DdlFact, FileModel, JoinFacts, Lang, PathKind, SelectFacts, SqlFacts, SqlStmt,
+};
+use crate::source::{LineIndex, Pos, Span};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    #[default]
+    Postgres,
+    Mysql,
+    Sqlite,
+    Generic,
+}
+
+impl Dialect {
+    fn parser(self) -> Box<dyn SqlDialect> {
+        match self {
+            Dialect::Postgres => Box::new(PostgreSqlDialect {}),
+            Dialect::Mysql => Box::new(MySqlDialect {}),
+            Dialect::Sqlite => Box::new(SQLiteDialect {}),
+            Dialect::Generic => Box::new(GenericDialect {}),
+        }
+    }
+}
+
+/// One statement of a SQL text: where it is and what it does.
+pub struct ParsedStmt {
+    /// Byte range in the text, from the first non-blank character.
+    pub start: usize,
+    pub end: usize,
+    pub facts: Result<SqlFacts, String>,
+    pub text: String,
+    /// A sqlc `-- name: X :one` annotation before it.
+    pub one_row: bool,
+}
+
+/// Split SQL text into statements at `;`, outside quotes, comments and `$tag$` bodies.
+pub fn split_statements(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' | b'`' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    if b[i] == b'\\' && q == b'\'' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'#' if i == 0 || b[i - 1] == b'\n' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' => {
+                // $tag$ ... $tag$ (tag may be empty); not a $1 placeholder.
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                if j < b.len() && b[j] == b'$' && !b[i + 1..j].iter().all(u8::is_ascii_digit)
+                    || (j == i + 1 && b.get(j) == Some(&b'$'))
+                {
+                    let tag = &text[i..=j];
+                    if let Some(close) = text[j + 1..].find(tag) {
+                        i = j + 1 + close + tag.len() - 1;
+                    } else {
+                        i = b.len();
+                    }
+                }
+            }
+            b';' => {
+                out.push((start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push((start, b.len()));
+    out.into_iter()
+        .filter_map(|(s, e)| {
+            let e = e.min(text.len());
+            let chunk = &text[s..e];
+            let lead = code_start(chunk)?;
+            Some((s + lead, e))
+        })
+        .collect()
+}
+
+/// Offset of the first character that is not blank or inside a comment.
+fn code_start(chunk: &str) -> Option<usize> {
+    let b = chunk.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+        } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            match chunk[i + 2..].find("*/") {
+                Some(p) => i = i + 2 + p + 2,
+                None => return None,
+            }
+        } else if b[i] == b'\\' {
+            // psql meta-command (\connect, \set): a line of its own.
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn sqlc_annotation() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?im)^\s*--\s*name:\s*\w+\s+:(\w+)").unwrap())
+}
+
+/// Parse every statement of `text`.
+pub fn analyze(text: &str, dialect: Dialect) -> Vec<ParsedStmt> {
+    let d = dialect.parser();
+    let mut prev_end = 0;
+    let mut out = Vec::new();
+    for (s, e) in split_statements(text) {
+        let stmt = &text[s..e];
+        let before = &text[prev_end..s];
+        prev_end = e;
+        let one_row = sqlc_annotation()
+            .captures_iter(before)
+            .last()
+            .map(|c| c[1].eq_ignore_ascii_case("one"))
+            .unwrap_or(false);
+        let facts = match Parser::parse_sql(&*d, stmt) {
+            Ok(stmts) => Ok(stmts.first().map(statement_facts).unwrap_or(SqlFacts::Other)),
+            Err(err) => Err(err.to_string()),
+        };
+        out.push(ParsedStmt {
+            start: s,
+            end: e,
+            facts,
+            text: normalise(stmt),
+            one_row,
+        });
+    }
+    out
+}
+
+/// Whitespace-folded text, at most 200 characters, for messages and fingerprints.
+pub fn normalise(sql: &str) -> String {
+    let mut s = String::new();
+    for w in sql.split_whitespace() {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(w);
+        if s.len() > 200 {
+            let mut cut = 200;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+            break;
+        }
+    }
+    s
+}
+
+/// Does the text look like SQL (so a string literal is worth parsing)?
+pub fn looks_like_sql(s: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?is)^\s*(\(\s*)?(select\s.+\sfrom\s|select\s|with\s+\w+.*\s+as\s*\(|insert\s+into\s|update\s+\S+\s+set\s|delete\s+from\s|create\s|alter\s|drop\s)").unwrap()
+    })
+    .is_match(s)
+}
+
+fn last_ident(name: &str) -> String {
+    let n = name.rsplit('.').next().unwrap_or(name);
+    unquote(n)
+}
+
+fn unquote(s: &str) -> String {
+    s.trim()
+        .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+        .to_ascii_lowercase()
+}
+
+fn statement_facts(st: &Statement) -> SqlFacts {
+    match st {
+        Statement::Query(q) => SqlFacts::Select(query_facts(q)),
+        Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+            write_facts(&st.to_string())
+        }
+        Statement::CreateTable(ct) => {
+            let table = last_ident(&ct.name.to_string());
+            let mut keys = Vec::new();
+            for c in &ct.columns {
+                let def = c.to_string().to_ascii_uppercase();
+                let def = def.split("REFERENCES").next().unwrap_or("");
+                if def.contains("PRIMARY KEY") || def.contains(" UNIQUE") {
+                    keys.push(vec![unquote(&c.name.value)]);
+                }
+            }
+            for tc in &ct.constraints {
+                if let Some(cols) = key_columns(&tc.to_string()) {
+                    keys.push(cols);
+                }
+            }
+            SqlFacts::Ddl(vec![DdlFact {
+                table,
+                change: DdlChange::CreateTable { keys },
+                pos: Pos::default(),
+            }])
+        }
+        Statement::AlterTable(at) => {
+            let table = last_ident(&at.name.to_string());
+            let facts = at
+                .operations
+                .iter()
+                .filter_map(|op| alter_change(&op.to_string()))
+                .map(|change| DdlFact {
+                    table: table.clone(),
+                    change,
+                    pos: Pos::default(),
+                })
+                .collect();
+            SqlFacts::Ddl(facts)
+        }
+        Statement::CreateIndex(ci) => {
+            let columns = ci
+                .columns
+                .iter()
+                .map(|c| unquote(&c.column.expr.to_string()))
+                .collect();
+            SqlFacts::Ddl(vec![DdlFact {
+                table: last_ident(&ci.table_name.to_string()),
+                change: DdlChange::CreateIndex {
+                    name: ci
+                        .name
+                        .as_ref()
+                        .map(|n| last_ident(&n.to_string()))
+                        .unwrap_or_default(),
+                    columns,
+                    unique: ci.unique,
+                },
+                pos: Pos::default(),
+            }])
+        }
+        Statement::Drop {
+            object_type, names, ..
+        } => {
+            let facts = names
+                .iter()
+                .filter_map(|n| {
+                    let name = last_ident(&n.to_string());
+                    match object_type {
+                        ObjectType::Table => Some(DdlFact {
+                            table: name,
+                            change: DdlChange::DropTable,
+                            pos: Pos::default(),
+                        }),
+                        ObjectType::Index => Some(DdlFact {
+                            table: String::new(),
+                            change: DdlChange::DropIndex(name),
+                            pos: Pos::default(),
+                        }),
+                        _ => None,
+                    }
+                })
+                .collect();
+            SqlFacts::Ddl(facts)
+        }
+        Statement::CreateView(cv) => SqlFacts::Ddl(vec![DdlFact {
+            table: last_ident(&cv.name.to_string()),
+            change: DdlChange::CreateView,
+            pos: Pos::default(),
+        }]),
+        _ => {
+            let t = st.to_string();
+            let head = t.trim_start().to_ascii_uppercase();
+            if head.starts_with("CREATE") || head.starts_with("ALTER") || head.starts_with("DROP")
+            {
+                SqlFacts::Ddl(Vec::new())
+            } else {
+                SqlFacts::Other
+            }
+        }
+    }
+}
+
+fn write_facts(text: &str) -> SqlFacts {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)^\s*(?:WITH\s.*?\)\s*)?(INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM|DELETE)\s+([\w.`\x22]+)").unwrap()
+    });
+    match re.captures(text) {
+        Some(c) => SqlFacts::Write {
+            verb: c[1].split_whitespace().next().unwrap_or("").to_ascii_uppercase(),
+            table: last_ident(&c[2]),
+        },
+        None => SqlFacts::Write {
+            verb: "WRITE".into(),
+            table: String::new(),
+        },
+    }
+}
+
+fn key_columns(constraint: &str) -> Option<Vec<String>> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)(PRIMARY\s+KEY|UNIQUE)(?:\s+(?:KEY|INDEX|NULLS\s+NOT\s+DISTINCT))?\s*(?:[\w`\x22]+\s*)?\(([^)]*)\)").unwrap()
+    });
+    let c = re.captures(constraint)?;
+    Some(c[2].split(',').map(unquote).filter(|s| !s.is_empty()).collect())
+}
+
+fn alter_change(op: &str) -> Option<DdlChange> {
+    static RE: OnceLock<[Regex; 7]> = OnceLock::new();
+    let [add_key, add_col, drop_con, drop_col, ren_col, ren_tab, alter_col] =
+        RE.get_or_init(|| {
+            [
+                Regex::new(r"(?i)^ADD\s+(?:CONSTRAINT\s+\S+\s+)?(?:PRIMARY\s+KEY|UNIQUE)").unwrap(),
+                Regex::new(r"(?i)^ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?([\w`\x22]+)").unwrap(),
+                Regex::new(r"(?i)^DROP\s+CONSTRAINT\s+(?:IF\s+EXISTS\s+)?([\w`\x22]+)").unwrap(),
+                Regex::new(r"(?i)^DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?([\w`\x22]+)").unwrap(),
+                Regex::new(r"(?i)^RENAME\s+(?:COLUMN\s+)?([\w`\x22]+)\s+TO\s+([\w`\x22]+)").unwrap(),
+                Regex::new(r"(?i)^RENAME\s+TO\s+([\w`\x22.]+)").unwrap(),
+                Regex::new(r"(?i)^(?:ALTER|MODIFY|CHANGE)\s+(?:COLUMN\s+)?([\w`\x22]+)").unwrap(),
+            ]
+        });
+    let op = op.trim();
+    if add_key.is_match(op) {
+        return key_columns(op).map(DdlChange::AddUnique);
+    }
+    if let Some(c) = ren_tab.captures(op) {
+        return Some(DdlChange::RenameTable { to: last_ident(&c[1]) });
+    }
+    if let Some(c) = ren_col.captures(op) {
+        return Some(DdlChange::RenameColumn {
+            from: unquote(&c[1]),
+            to: unquote(&c[2]),
+        });
+    }
+    if let Some(c) = drop_con.captures(op) {
+        return Some(DdlChange::DropConstraint(unquote(&c[1])));
+    }
+    if let Some(c) = drop_col.captures(op) {
+        return Some(DdlChange::DropColumn(unquote(&c[1])));
+    }
+    if let Some(c) = add_col.captures(op) {
+        return Some(DdlChange::AddColumn(unquote(&c[1])));
+    }
+    if let Some(c) = alter_col.captures(op) {
+        return Some(DdlChange::AlterColumn(unquote(&c[1])));
+    }
+    None
+}
+
+fn query_facts(q: &Query) -> SelectFacts {
+    let mut f = set_expr_facts(&q.body);
+    let limited = match &q.limit_clause {
+        Some(LimitClause::LimitOffset { limit, .. }) => limit
+            .as_ref()
+            .map(|l| !l.to_string().eq_ignore_ascii_case("ALL"))
+            .unwrap_or(false),
+        Some(LimitClause::OffsetCommaLimit { .. }) => true,
+        None => false,
+    } || q.fetch.is_some();
+    if limited {
+        f.limited = true;
+        for b in &mut f.branches {
+            b.limited = true;
+        }
+    }
+    f
+}
+
+fn set_expr_facts(body: &SetExpr) -> SelectFacts {
+    match body {
+        SetExpr::Select(s) => select_facts(s),
+        SetExpr::Query(q) => query_facts(q),
+        SetExpr::SetOperation { left, right, .. } => {
+            let mut l = set_expr_facts(left);
+            let r = set_expr_facts(right);
+            l.branches.push(SelectFacts {
+                branches: Vec::new(),
+                ..r.clone()
+            });
+            l.branches.extend(r.branches);
+            l
+        }
+        _ => SelectFacts {
+            no_from: true,
+            ..Default::default()
+        },
+    }
+}
+
+const AGGREGATES: &[&str] = &[
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "array_agg",
+    "string_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
+    "group_concat", "stddev", "variance", "exists", "coalesce", "total",
+];
+
+fn is_aggregate(e: &Expr) -> bool {
+    match e {
+        Expr::Function(f) => {
+            let n = last_ident(&f.name.to_string());
+            if n == "coalesce" {
+                // COALESCE(SUM(x), 0)
+                return e.to_string().to_ascii_lowercase().contains("sum(")
+                    || e.to_string().to_ascii_lowercase().contains("count(")
+                    || e.to_string().to_ascii_lowercase().contains("max(");
+            }
+            AGGREGATES.contains(&n.as_str())
+        }
+        Expr::Exists { .. } => true,
+        Expr::Nested(x) => is_aggregate(x),
+        Expr::Cast { expr, .. } => is_aggregate(expr),
+        Expr::Value(_) => true,
+        _ => false,
+    }
+}
+
+fn select_facts(s: &Select) -> SelectFacts {
+    let mut f = SelectFacts {
+        limited: s.top.is_some(),
+        no_from: s.from.is_empty(),
+        has_where: s.selection.is_some(),
+        ..Default::default()
+    };
+    f.group_by = match &s.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(v, _) => !v.is_empty(),
+    };
+    f.aggregate_only = !f.group_by
+        && !s.projection.is_empty()
+        && s.projection.iter().all(|p| match p {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                is_aggregate(e)
+            }
+            _ => false,
+        });
+    for twj in &s.from {
+        let (name, alias) = factor_name(&twj.relation);
+        if f.tables.is_empty() {
+            f.tables.push((name, alias));
+        } else {
+            // `FROM a, b`: an implicit join, its condition is in WHERE.
+            f.joins.push(JoinFacts {
+                table: name,
+                alias,
+                equated: Vec::new(),
+            });
+        }
+        for j in &twj.joins {
+            let (table, alias) = factor_name(&j.relation);
+            let constraint = match &j.join_operator {
+                JoinOperator::Join(c)
+                | JoinOperator::Inner(c)
+                | JoinOperator::Left(c)
+                | JoinOperator::LeftOuter(c)
+                | JoinOperator::Right(c)
+                | JoinOperator::RightOuter(c)
+                | JoinOperator::FullOuter(c)
+                | JoinOperator::Semi(c)
+                | JoinOperator::LeftSemi(c)
+                | JoinOperator::Anti(c)
+                | JoinOperator::LeftAnti(c) => Some(c),
+                _ => None,
+            };
+            let mut jf = JoinFacts {
+                table,
+                alias,
+                equated: Vec::new(),
+            };
+            match constraint {
+                Some(JoinConstraint::On(e)) => {
+                    let mut eqs = Vec::new();
+                    column_equalities(e, &mut eqs);
+                    for (a, b) in eqs {
+                        for (q, c) in [a, b] {
+                            if q.as_deref() == jf.alias.as_deref()
+                                || q.as_deref() == Some(jf.table.as_str())
+                            {
+                                jf.equated.push(c);
+                            }
+                        }
+                    }
+                }
+                Some(JoinConstraint::Using(cols)) => {
+                    jf.equated
+                        .extend(cols.iter().map(|c| last_ident(&c.to_string())));
+                }
+                _ => {}
+            }
+            f.joins.push(jf);
+        }
+    }
+    if let Some(w) = &s.selection {
+        let mut conj = Vec::new();
+        conjuncts(w, &mut conj);
+        for c in conj {
+            match c {
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Eq,
+                    right,
+                } => match (column(left), column(right)) {
+                    (Some(a), Some(b)) => {
+                        // An implicit join condition.
+                        for jf in &mut f.joins {
+                            for (q, col) in [&a, &b] {
+                                if q.as_deref() == jf.alias.as_deref()
+                                    || q.as_deref() == Some(jf.table.as_str())
+                                {
+                                    jf.equated.push(col.clone());
+                                }
+                            }
+                        }
+                    }
+                    (Some(a), None) if is_value(right) => f.pinned.push(a),
+                    (None, Some(b)) if is_value(left) => f.pinned.push(b),
+                    _ => f.filtered.extend(columns_of(c)),
+                },
+                Expr::AnyOp {
+                    left,
+                    compare_op: BinaryOperator::Eq,
+                    ..
+                } => match column(left) {
+                    Some(a) => f.pinned.push(a),
+                    None => f.filtered.extend(columns_of(c)),
+                },
+                Expr::In {
+                    expr,
+                    target: InTarget::List(_),
+                    negated: false,
+                    ..
+                } => match column(expr) {
+                    Some(a) => f.pinned.push(a),
+                    None => f.filtered.extend(columns_of(c)),
+                },
+                Expr::BinaryOp {
+                    op: BinaryOperator::Gt | BinaryOperator::Lt | BinaryOperator::GtEq | BinaryOperator::LtEq,
+                    ..
+                } => {
+                    f.cursor = true;
+                    f.filtered.extend(columns_of(c));
+                }
+                _ => f.filtered.extend(columns_of(c)),
+            }
+        }
+    }
+    f.filtered.sort();
+    f.filtered.dedup();
+    f
+}
+
+fn factor_name(t: &TableFactor) -> (String, Option<String>) {
+    match t {
+        TableFactor::Table { name, alias, .. } => (
+            last_ident(&name.to_string()),
+            alias.as_ref().map(|a| unquote(&a.name.value)),
+        ),
+        TableFactor::Derived { alias, .. } => (
+            "(subquery)".into(),
+            alias.as_ref().map(|a| unquote(&a.name.value)),
+        ),
+        other => (format!("({})", other.to_string().chars().take(40).collect::<String>()), None),
+    }
+}
+
+fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        Expr::Nested(x) => conjuncts(x, out),
+        _ => out.push(e),
+    }
+}
+
+fn column_equalities(e: &Expr, out: &mut Vec<(Column, Column)>) {
+    let mut conj = Vec::new();
+    conjuncts(e, &mut conj);
+    for c in conj {
+        if let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } = c
+        {
+            if let (Some(a), Some(b)) = (column(left), column(right)) {
+                out.push((a, b));
+            }
+        }
+    }
+}
+
+type Column = (Option<String>, String);
+
+fn column(e: &Expr) -> Option<Column> {
+    match e {
+        Expr::Identifier(i) => Some((None, unquote(&i.value))),
+        Expr::CompoundIdentifier(v) if v.len() >= 2 => Some((
+            Some(unquote(&v[v.len() - 2].value)),
+            unquote(&v[v.len() - 1].value),
+        )),
+        Expr::Nested(x) => column(x),
+        _ => None,
+    }
+}
+
+fn is_value(e: &Expr) -> bool {
+    match e {
+        Expr::Value(_) => true,
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => is_value(expr),
+        Expr::Function(_) => true,
+        Expr::UnaryOp { expr, .. } => is_value(expr),
+        Expr::Subquery(_) => false,
+        _ => column(e).is_none() && !e.to_string().contains(' '),
+    }
+}
+
+fn columns_of(e: &Expr) -> Vec<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"(?:^|[\s(.])([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=|<|>|!|\sIN\s|\sLIKE\s|\sILIKE\s|\sIS\s|\sBETWEEN\s|@>)").unwrap());
+    let s = e.to_string();
+    re.captures_iter(&s)
+        .map(|c| c[1].to_ascii_lowercase())
+        .filter(|c| !matches!(c.as_str(), "and" | "or" | "not"))
+        .collect()
+}
+
+/// Lower a `.sql` file: every statement with its facts and position.
+pub fn lower_file(text: &str, kind: PathKind, dialect: Dialect) -> FileModel {
+    let idx = LineIndex::new(text);
+    let mut m = FileModel::new(Lang::Sql, kind);
+    let mut failed = Vec::new();
+    for st in analyze(text, dialect) {
+        let span = Span::new(idx.pos(st.start), idx.pos(st.end));
+        match st.facts {
+            Ok(mut facts) => {
+                if let SqlFacts::Ddl(ds) = &mut facts {
+                    for d in ds {
+                        d.pos = span.start;
+                    }
+                }
+                m.sql.push(SqlStmt {
+                    span,
+                    facts,
+                    text: st.text,
+                    call: None,
+                    one_row: st.one_row,
+                });
+            }
+            Err(e) => failed.push((span.start.line, e)),
+        }
+    }
+    if let Some((line, e)) = failed.first() {
+        let more = if failed.len() > 1 {
+            format!(" (and {} more statements)", failed.len() - 1)
+        } else {
+            String::new()
+        };
+        m.parse_errors
+            .push(format!("SQL statement at line {line} does not parse: {e}{more}"));
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn select(sql: &str) -> SelectFacts {
+        match &analyze(sql, Dialect::Postgres)[0].facts {
+            Ok(SqlFacts::Select(s)) => s.clone(),
+            other => panic!("not a select: {:?}", other.as_ref().map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn splits_statements_around_strings_comments_and_dollar_bodies() {
+        let sql = "SELECT ';' FROM t; -- x;\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT $1";
+        let parts = split_statements(sql);
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        assert!(sql[parts[1].0..parts[1].1].starts_with("CREATE FUNCTION"));
+    }
+
+    #[test]
+    fn select_facts_capture_bounds_and_keys() {
+        let f = select("SELECT * FROM users WHERE id = $1");
+        assert_eq!(f.pinned, vec![(None, "id".to_string())]);
+        assert!(!f.limited);
+        assert!(select("SELECT * FROM users LIMIT 10").limited);
+        assert!(select("SELECT count(*) FROM users").aggregate_only);
+        assert!(select("SELECT 1").no_from);
+        let f = select("SELECT * FROM users u WHERE u.id = ANY($1)");
+        assert_eq!(f.pinned, vec![(Some("u".into()), "id".to_string())]);
+        let f = select("SELECT o.* FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1");
+        assert_eq!(f.joins[0].equated, vec!["id".to_string()]);
+        assert!(select("SELECT a FROM t UNION SELECT b FROM u LIMIT 5").limited);
+        assert!(select("SELECT status, count(*) FROM t GROUP BY status").group_by);
+    }
+
+    #[test]
+    fn ddl_facts_capture_keys_and_changes() {
+        let st = analyze(
+            "CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT NOT NULL UNIQUE, org_id INT REFERENCES orgs(id), UNIQUE (org_id, name));",
+            Dialect::Postgres,
+        );
+        match &st[0].facts {
+            Ok(SqlFacts::Ddl(d)) => match &d[0].change {
+                DdlChange::CreateTable { keys } => assert_eq!(
+                    keys,
+                    &vec![
+                        vec!["id".to_string()],
+                        vec!["email".to_string()],
+                        vec!["org_id".to_string(), "name".to_string()]
+                    ]
+                ),
+                c => panic!("{c:?}"),
+            },
+            _ => panic!(),
+        }
+        let st = analyze(
+            "ALTER TABLE users RENAME COLUMN email TO mail; ALTER TABLE users DROP CONSTRAINT users_email_key; ALTER TABLE users ADD COLUMN age INT; ALTER TABLE users RENAME TO people",
+            Dialect::Postgres,
+        );
+        let changes: Vec<_> = st
+            .iter()
+            .map(|s| match &s.facts {
+                Ok(SqlFacts::Ddl(d)) => d[0].change.clone(),
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                DdlChange::RenameColumn {
+                    from: "email".into(),
+                    to: "mail".into()
+                },
+                DdlChange::DropConstraint("users_email_key".into()),
+                DdlChange::AddColumn("age".into()),
+                DdlChange::RenameTable { to: "people".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_statement_is_reported_and_the_rest_kept() {
+        let m = lower_file(
+            "SELECT * FROM a;\nTHIS IS NOT SQL;\nSELECT * FROM b WHERE id = 1;",
+            PathKind::default(),
+            Dialect::Postgres,
+        );
+        assert_eq!(m.sql.len(), 2);
+        assert_eq!(m.parse_errors.len(), 1);
+        assert!(m.parse_errors[0].contains("line 2"));
+    }
+
+    #[test]
+    fn sqlc_one_annotation() {
+        let st = analyze(
+            "-- name: GetUser :one\nSELECT * FROM users WHERE email = $1;\n-- name: ListUsers :many\nSELECT * FROM users;",
+            Dialect::Postgres,
+        );
+        assert!(st[0].one_row);
+        assert!(!st[1].one_row);
+    }
+}

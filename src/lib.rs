@@ -1,0 +1,146 @@
+//! archlint: a static analyzer that reviews a backend codebase the way a
+//! senior backend architect would.
+//!
+//! The pipeline, one module per stage:
+//! [`discover`] -> [`frontend`] (lower each file into the [`model`]) ->
+//! [`link`] (symbols, call graph, summaries) -> [`rules`] -> [`report`].
+
+pub mod architecture;
+pub mod cli;
+pub mod config;
+pub mod discover;
+pub mod engine;
+pub mod finding;
+pub mod frontend;
+pub mod knowledge;
+pub mod link;
+pub mod manifest;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod schema;
+pub mod secrets;
+pub mod semantics;
+pub mod source;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use cli::{CheckArgs, FailOn};
+use finding::Severity;
+use report::{Format, Report};
+
+/// Run `archlint check`; returns the exit code (0, 1) or an error (exit 2).
+pub fn check(args: &CheckArgs) -> Result<i32, String> {
+    let start = Instant::now();
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    for p in &paths {
+        if !p.exists() {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    for id in args.select.iter().flatten().chain(args.ignore.iter()) {
+        if rules::find(id).is_none() {
+            return Err(format!("unknown rule `{id}` (see `archlint rules`)"));
+        }
+    }
+    let config = match &args.config {
+        Some(p) => config::Config::load(p, 0)?,
+        None => config::Config::discover(&paths[0])?,
+    };
+    if args.show_config {
+        println!("{}", show_config(&config));
+        return Ok(0);
+    }
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let opts = engine::Options {
+        paths,
+        jobs,
+        no_ignore: args.no_ignore,
+        max_file_size: args.max_file_size,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        config,
+    };
+    let analysis = engine::run(&opts)?;
+    let report = Report::build(&analysis, start.elapsed().as_millis() as u64);
+    let format = args.format.unwrap_or_else(|| {
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            Format::Github
+        } else if args.output.is_none() && std::io::stdout().is_terminal() {
+            Format::Text
+        } else {
+            Format::Json
+        }
+    });
+    let roots: Vec<PathBuf> = opts.paths.clone();
+    let load = |rel: &str| -> Option<String> {
+        if roots.len() == 1 {
+            let base = if roots[0].is_file() { roots[0].parent().unwrap_or(Path::new(".")).to_path_buf() } else { roots[0].clone() };
+            std::fs::read_to_string(base.join(rel)).ok()
+        } else {
+            std::fs::read_to_string(rel).ok()
+        }
+    };
+    let color = format == Format::Text && args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let rendered = match format {
+        Format::Json => report::json::render(&report),
+        Format::Text => report::text::render(&report, color, &load),
+        Format::Sarif => report::sarif::render(&report, &analysis.rules),
+        Format::Github => report::github::render(&report, args.output.as_ref().and_then(|p| p.to_str())),
+    };
+    match &args.output {
+        Some(p) => write_atomically(p, &rendered)?,
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(rendered.as_bytes());
+        }
+    }
+    if args.timings {
+        eprint!("{}", report::text::timings(&report));
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    let failed = threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// Write to a temporary file beside `path`, then rename: never a half-written report.
+fn write_atomically(path: &Path, content: &str) -> Result<(), String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.archlint-tmp", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into())));
+    std::fs::write(&tmp, content).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
+fn show_config(c: &config::Config) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("source = {:?}\n", c.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(defaults)".into())));
+    s.push_str(&format!("select = {:?}\nignore = {:?}\nexclude = {:?}\n", c.select, c.ignore, c.exclude));
+    s.push_str(&format!("severity = {:?}\nper-path-ignores = {:?}\ndialect = {:?}\n", c.severity, c.per_path_ignores, c.dialect.unwrap_or_default()));
+    s.push_str(&format!("extra knowledge = {}\nextra secret patterns = {}", c.knowledge.is_some(), c.secrets.as_ref().map(|s| s.provider.len()).unwrap_or(0)));
+    s
+}
+
+/// `archlint rules`
+pub fn list_rules() -> String {
+    rules::all()
+        .iter()
+        .map(|r| format!("{:<26} {:<8} {}\n", r.meta().id, r.meta().default_severity.as_str(), r.meta().summary))
+        .collect()
+}
+
+/// `archlint explain RULE`
+pub fn explain(id: &str) -> Result<String, String> {
+    let r = rules::find(id).ok_or_else(|| format!("unknown rule `{id}` (see `archlint rules`)"))?;
+    Ok(format!("# {} ({})\n\n{}\n", r.meta().id, r.meta().summary, r.meta().doc.trim_end()))
+}

@@ -1,0 +1,78 @@
+//! Reporters: the agent's JSON report, human diagnostics, SARIF and GitHub
+//! workflow annotations. All render the same [`Report`].
+
+pub mod github;
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use serde::Serialize;
+
+use crate::architecture::{self, Decision, Endpoint, SchemaChange};
+use crate::engine::{Analysis, Timings};
+use crate::finding::{Finding, Severity};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Serialize)]
+pub struct Stats {
+    pub files_scanned: usize,
+    pub bytes_scanned: u64,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    pub elapsed_ms: u64,
+    pub timings: Timings,
+}
+
+/// The agent's output format (the contract), plus `stats`.
+#[derive(Serialize)]
+pub struct Report {
+    pub agent: &'static str,
+    pub status: &'static str,
+    pub architecture_decisions: Vec<Decision>,
+    pub endpoints_created: Vec<Endpoint>,
+    pub schemas_modified: Vec<SchemaChange>,
+    pub findings: Vec<Finding>,
+    pub recommendations: Vec<String>,
+    pub blockers: Vec<String>,
+    pub stats: Stats,
+}
+
+impl Report {
+    pub fn build(a: &Analysis, elapsed_ms: u64) -> Report {
+        let count = |s: Severity| a.findings.iter().filter(|f| f.severity == s).count();
+        let status = if count(Severity::Error) > 0 {
+            "failure"
+        } else if !a.blockers.is_empty() {
+            "partial"
+        } else {
+            "success"
+        };
+        Report {
+            agent: "backend-architect",
+            status,
+            architecture_decisions: architecture::decisions(a),
+            endpoints_created: architecture::endpoints(a),
+            schemas_modified: architecture::schema_changes(a),
+            findings: a.findings.clone(),
+            recommendations: architecture::recommendations(a),
+            blockers: a.blockers.clone(),
+            stats: Stats {
+                files_scanned: a.files_scanned,
+                bytes_scanned: a.bytes,
+                errors: count(Severity::Error),
+                warnings: count(Severity::Warning),
+                infos: count(Severity::Info),
+                elapsed_ms,
+                timings: a.timings.clone(),
+            },
+        }
+    }
+}

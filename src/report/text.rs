@@ -1,0 +1,138 @@
+//! Human diagnostics with `codespan-reporting`: the source snippet with the
+//! finding labelled, help and related places as notes, then a summary line.
+//! Secrets are masked in the snippet, not only in the message.
+
+use std::collections::HashMap;
+
+use codespan_reporting::diagnostic::{Diagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, termcolor::Buffer, Config};
+
+use super::Report;
+use crate::finding::{Finding, Severity};
+use crate::source::LineIndex;
+
+/// Replace all but the first four characters of every masked span with `*`.
+fn mask_source(text: &str, findings: &[&Finding]) -> String {
+    let spans: Vec<_> = findings.iter().filter_map(|f| f.mask).collect();
+    if spans.is_empty() {
+        return text.to_string();
+    }
+    let idx = LineIndex::new(text);
+    let mut ranges: Vec<(usize, usize)> = spans
+        .iter()
+        .map(|s| {
+            let a = idx.offset(s.start);
+            let b = idx.offset(s.end).max(a);
+            let keep = text[a..b].char_indices().nth(4).map(|(i, _)| a + i).unwrap_or(b);
+            (keep, b)
+        })
+        .collect();
+    ranges.sort();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    for (a, b) in ranges {
+        if a < pos {
+            continue;
+        }
+        out.push_str(&text[pos..a]);
+        for ch in text[a..b].chars() {
+            out.push(if ch == '\n' || ch == '\r' { ch } else { '*' });
+        }
+        pos = b;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+pub fn render(r: &Report, color: bool, load: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut files = SimpleFiles::new();
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut by_path: HashMap<&str, Vec<&Finding>> = HashMap::new();
+    for f in &r.findings {
+        by_path.entry(f.path.as_str()).or_default().push(f);
+    }
+    let config = Config::default();
+    let mut out = String::new();
+    let mut buf = if color { Buffer::ansi() } else { Buffer::no_color() };
+    for f in &r.findings {
+        let id = *ids.entry(f.path.as_str()).or_insert_with(|| {
+            let src = load(&f.path).unwrap_or_default();
+            files.add(f.path.clone(), mask_source(&src, &by_path[f.path.as_str()]))
+        });
+        let src = files.get(id).map(|x| x.source().clone()).unwrap_or_default();
+        let idx = LineIndex::new(&src);
+        let start = idx.offset(f.span().start);
+        let end = idx.offset(f.span().end).max(start);
+        let sev = match f.severity {
+            Severity::Error => codespan_reporting::diagnostic::Severity::Error,
+            Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
+            Severity::Info => codespan_reporting::diagnostic::Severity::Note,
+        };
+        let mut notes = Vec::new();
+        if let Some(h) = &f.help {
+            notes.push(format!("help: {h}"));
+        }
+        for rel in &f.related {
+            notes.push(format!("{}:{}: {}", rel.path, rel.line, rel.message));
+        }
+        let mut labels = Vec::new();
+        if !src.is_empty() {
+            labels.push(Label::primary(id, start..end));
+        }
+        let d = Diagnostic::new(sev)
+            .with_code(f.rule.clone())
+            .with_message(f.message.clone())
+            .with_labels(labels)
+            .with_notes(notes);
+        if src.is_empty() {
+            out.push_str(&format!("{}[{}]: {}\n  --> {}:{}:{}\n\n", f.severity.as_str(), f.rule, f.message, f.path, f.line, f.column));
+            continue;
+        }
+        if term::emit_to_write_style(&mut buf, &config, &files, &d).is_err() {
+            out.push_str(&format!("{}:{}:{}: {} [{}]\n", f.path, f.line, f.column, f.message, f.rule));
+        }
+    }
+    out.insert_str(0, &String::from_utf8_lossy(buf.as_slice()));
+    for b in &r.blockers {
+        out.push_str(&format!("blocker: {b}\n"));
+    }
+    let s = &r.stats;
+    out.push_str(&format!(
+        "archlint: {} files scanned, {} errors, {} warnings, {} infos, {} blockers in {:.2}s\n",
+        s.files_scanned,
+        s.errors,
+        s.warnings,
+        s.infos,
+        r.blockers.len(),
+        s.elapsed_ms as f64 / 1000.0
+    ));
+    out
+}
+
+/// The `--timings` table: time per phase and the slowest files.
+pub fn timings(r: &Report) -> String {
+    let t = &r.stats.timings;
+    let mut s = format!(
+        "timings: discover {} ms, read+parse+file rules {} ms, link {} ms, program rules {} ms\n",
+        t.discover_ms, t.parse_ms, t.link_ms, t.rules_ms
+    );
+    for (p, us) in &t.slowest {
+        s.push_str(&format!("  {:>8.2} ms  {p}\n", *us as f64 / 1000.0));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Pos, Span};
+
+    #[test]
+    fn masks_all_but_four_characters() {
+        let mut f = Finding::new("hardcoded-secret", Severity::Error, "a", Span::default(), String::new());
+        f.mask = Some(Span::new(Pos::new(1, 8), Pos::new(1, 18)));
+        let out = mask_source("key = \"abcdefghij\"\nnext", &[&f]);
+        assert_eq!(out, "key = \"abcd******\"\nnext");
+    }
+}

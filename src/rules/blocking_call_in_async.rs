@@ -1,0 +1,146 @@
+use crate::declare_rule;
+use crate::finding::{Finding, Severity};
+use crate::model::FileModel;
+use crate::rules::util::{call_label, fn_label_of};
+use crate::rules::{ProgramCtx, Rule, RuleMeta};
+use crate::semantics;
+use crate::source::Span;
+
+declare_rule! {
+    /// ## What it catches
+    /// A call that blocks the thread, made on an async executor thread:
+    /// `std::fs` and `File` I/O, `std::thread::sleep`, `std::net` connects and
+    /// DNS (`to_socket_addrs`), `std::process::Command::output/status`,
+    /// `reqwest::blocking`, `ureq`, `block_on`, `Path::exists`/`metadata`,
+    /// password hashing (argon2, bcrypt, scrypt), and `std::sync::Mutex`
+    /// guards held across an `.await`. Found in `async fn`s, `async` blocks and
+    /// closures passed to `tokio::spawn`, directly or through synchronous
+    /// helpers of the crate.
+    ///
+    /// ## Why it matters
+    /// An async runtime runs many tasks on few threads. One blocking call
+    /// stalls every task on that thread: latency spikes for unrelated
+    /// requests, timeouts, and with a held mutex guard, deadlocks.
+    ///
+    /// ## Example
+    /// ```rust
+    /// async fn upload(path: PathBuf) -> Result<Vec<u8>> {
+    ///     Ok(std::fs::read(path)?)
+    /// }
+    /// ```
+    ///
+    /// ## How to fix
+    /// Use the async version (`tokio::fs`, `tokio::time::sleep`,
+    /// `tokio::process::Command`, async `reqwest`), or move the work off the
+    /// executor with `tokio::task::spawn_blocking`. Drop lock guards before
+    /// `.await`, or use `tokio::sync::Mutex`.
+    ///
+    /// Not reported: calls under `spawn_blocking`, `block_in_place` or a
+    /// dedicated `std::thread`, async look-alikes (`tokio::fs`, `async_std`),
+    /// and test code.
+    pub static META = ("blocking-call-in-async", Error, "a blocking call inside async code on the request path");
+}
+
+pub struct BlockingCallInAsync;
+
+fn context_label(m: &FileModel, call: usize) -> String {
+    match m.calls[call].func {
+        Some(f) => {
+            let fun = &m.functions[f];
+            let name = match &fun.owner {
+                Some(o) => format!("{o}::{}", fun.name),
+                None => fun.name.clone(),
+            };
+            if fun.is_async {
+                format!("`async fn {name}`")
+            } else {
+                format!("an async block in `{name}`")
+            }
+        }
+        None => "an async block".into(),
+    }
+}
+
+fn fix_for(api: &str) -> &'static str {
+    if api.contains("fs::") || api.contains("Path::") {
+        "use `tokio::fs` (or wrap the work in `tokio::task::spawn_blocking`)"
+    } else if api.contains("sleep") {
+        "use `tokio::time::sleep(..).await`"
+    } else if api.contains("Command") {
+        "use `tokio::process::Command` and `.output().await`"
+    } else if api.contains("password") || api.contains("bcrypt") || api.contains("scrypt") || api.contains("pbkdf2") {
+        "hash in `tokio::task::spawn_blocking(move || ...)`"
+    } else if api.contains("reqwest::blocking") || api.contains("ureq") {
+        "use the async `reqwest::Client`"
+    } else {
+        "move it into `tokio::task::spawn_blocking`, or use the async equivalent"
+    }
+}
+
+impl Rule for BlockingCallInAsync {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        let u = &ctx.units[fi];
+        let m = u.model;
+        if m.kind.test {
+            return;
+        }
+        for (id, c) in m.calls.iter().enumerate() {
+            if !c.in_async || c.offloaded || c.in_test || c.func.is_some_and(|f| m.functions[f].is_test) {
+                continue;
+            }
+            let span = Span::new(c.span.start, c.span.end);
+            if let Some(api) = semantics::blocking_at(m, id, ctx.k) {
+                out.push(
+                    Finding::new(META.id, Severity::Error, u.path, span, format!("`{api}` blocks the async executor in {}", context_label(m, id)))
+                        .help(fix_for(&api))
+                        .key(api.clone())
+                        .function(crate::rules::util::fn_label(m, id)),
+                );
+                continue;
+            }
+            for g in ctx.linked.resolve(ctx.units, fi, id, ctx.k) {
+                if !ctx.linked.blocks.contains_key(&g) {
+                    continue;
+                }
+                let path = ctx.linked.witness(&ctx.linked.blocks, g);
+                let Some(&((bf, _), bc)) = path.last() else { continue };
+                let bu = &ctx.units[bf];
+                let api = semantics::blocking_at(bu.model, bc, ctx.k).unwrap_or_else(|| call_label(bu.model, bc));
+                let mut f = Finding::new(
+                    META.id,
+                    Severity::Error,
+                    u.path,
+                    span,
+                    format!("`{}` blocks the async executor in {}: it reaches `{api}` in {}:{}", call_label(m, id), context_label(m, id), bu.path, bu.model.calls[bc].span.start.line),
+                )
+                .help(format!("call it inside `tokio::task::spawn_blocking`, or make the helper async and {}", fix_for(&api)))
+                .key(format!("{}|{api}", call_label(m, id)))
+                .function(crate::rules::util::fn_label(m, id));
+                for &((hf, hg), hc) in &path {
+                    let hu = &ctx.units[hf];
+                    f = f.related(hu.path, hu.model.calls[hc].span.start.line, format!("`{}` calls `{}`", fn_label_of(hu, hg), call_label(hu.model, hc)));
+                }
+                out.push(f);
+                break;
+            }
+        }
+        for g in &m.guards {
+            let c = &m.calls[g.lock_call];
+            if c.in_test || c.offloaded {
+                continue;
+            }
+            let span = Span::new(c.span.start, c.span.end);
+            out.push(
+                Finding::new(META.id, Severity::Error, u.path, span, format!("a `std::sync` lock guard from `{}` is held across an `.await` (line {}) in {}", call_label(m, g.lock_call), g.await_pos.line, context_label(m, g.lock_call)))
+                    .help("drop the guard before awaiting (scope it in a block or call `drop(guard)`), or use `tokio::sync::Mutex`")
+                    .key(format!("guard|{}", call_label(m, g.lock_call)))
+                    .function(crate::rules::util::fn_label(m, g.lock_call))
+                    .related(u.path, g.await_pos.line, "awaits while the guard is alive"),
+            );
+        }
+    }
+}

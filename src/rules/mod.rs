@@ -1,0 +1,133 @@
+//! The rule registry. One rule = one file here; its doc comment is the text
+//! of `archlint explain RULE` (captured by [`declare_rule!`], as clippy does).
+//!
+//! A rule reads the model, never a syntax tree. It may check one file at a
+//! time (with the file's text, for secrets) or the linked program (with the
+//! call graph and summaries shared by every rule).
+
+use crate::finding::{Finding, Severity};
+use crate::knowledge::Knowledge;
+use crate::link::{Linked, Unit};
+use crate::model::FileModel;
+use crate::secrets::SecretKnowledge;
+
+pub mod blocking_call_in_async;
+pub mod hardcoded_secret;
+pub mod n_plus_one_query;
+pub mod unbounded_query;
+pub mod unhandled_external_call;
+
+/// A rule's identity and documentation.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub default_severity: Severity,
+    pub summary: &'static str,
+    pub doc: &'static str,
+}
+
+/// Declare a rule's metadata; the doc comment becomes its `explain` text.
+#[macro_export]
+macro_rules! declare_rule {
+    ($(#[doc = $doc:expr])* $vis:vis static $name:ident = ($id:literal, $sev:ident, $summary:literal);) => {
+        $(#[doc = $doc])*
+        $vis static $name: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+            id: $id,
+            default_severity: $crate::finding::Severity::$sev,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+        };
+    };
+}
+
+/// What a per-file check sees.
+pub struct FileCtx<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+    pub model: &'a FileModel,
+    pub k: &'a Knowledge,
+    pub secrets: &'a SecretKnowledge,
+}
+
+/// What a program-wide check sees.
+pub struct ProgramCtx<'a> {
+    pub units: &'a [Unit<'a>],
+    pub linked: &'a Linked,
+    pub k: &'a Knowledge,
+}
+
+pub trait Rule: Sync + Send {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check_file(&self, _ctx: &FileCtx, _out: &mut Vec<Finding>) {}
+    fn check_program(&self, _ctx: &ProgramCtx, _file: usize, _out: &mut Vec<Finding>) {}
+}
+
+/// Every rule, in id order.
+pub fn all() -> Vec<&'static dyn Rule> {
+    let mut v: Vec<&'static dyn Rule> = vec![
+        &blocking_call_in_async::BlockingCallInAsync,
+        &hardcoded_secret::HardcodedSecret,
+        &n_plus_one_query::NPlusOneQuery,
+        &unbounded_query::UnboundedQuery,
+        &unhandled_external_call::UnhandledExternalCall,
+    ];
+    v.sort_by_key(|r| r.meta().id);
+    v
+}
+
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    all().into_iter().find(|r| r.meta().id == id)
+}
+
+/// Helpers rules share.
+pub mod util {
+    use crate::link::Unit;
+    use crate::model::{CallId, FileModel};
+
+    /// `Type::name` or `name` of the function a call is in.
+    pub fn fn_label(m: &FileModel, call: CallId) -> String {
+        match m.calls[call].func {
+            Some(f) => {
+                let fun = &m.functions[f];
+                match &fun.owner {
+                    Some(o) => format!("{o}::{}", fun.name),
+                    None => fun.name.clone(),
+                }
+            }
+            None => String::new(),
+        }
+    }
+
+    pub fn fn_label_of(u: &Unit, f: usize) -> String {
+        let fun = &u.model.functions[f];
+        match &fun.owner {
+            Some(o) => format!("{o}::{}", fun.name),
+            None => fun.name.clone(),
+        }
+    }
+
+    /// Short text for a call in messages: `sqlx::query_as`, `.fetch_all`, `find_user`.
+    pub fn call_label(m: &FileModel, call: CallId) -> String {
+        let c = &m.calls[call];
+        match c.kind {
+            crate::model::CallKind::Path => c.full_path(),
+            crate::model::CallKind::Macro => format!("{}!", c.full_path()),
+            crate::model::CallKind::Method => {
+                let chain = m.chain(call);
+                let first = &m.calls[chain[0]];
+                if first.kind == crate::model::CallKind::Macro {
+                    format!("{}!(..).{}", first.full_path(), c.name)
+                } else if first.kind == crate::model::CallKind::Method && !first.root.is_empty() {
+                    let root = if first.root.len() > 30 { "..".to_string() } else { first.root.clone() };
+                    format!("{root}.{}", c.name)
+                } else {
+                    format!("{}(..).{}", first.full_path(), c.name)
+                }
+            }
+        }
+    }
+
+    pub fn is_test_path(u: &Unit) -> bool {
+        u.model.kind.test
+    }
+}

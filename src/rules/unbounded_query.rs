@@ -1,0 +1,274 @@
+use crate::declare_rule;
+use crate::finding::{Finding, Severity};
+use crate::frontend::sql;
+use crate::link::Linked;
+use crate::model::{CallId, CallKind, FileModel, Lang, SelectFacts, SqlFacts};
+use crate::rules::util::{call_label, fn_label};
+use crate::rules::{ProgramCtx, Rule, RuleMeta};
+use crate::semantics;
+use crate::source::Span;
+
+declare_rule! {
+    /// ## What it catches
+    /// A SELECT that can return every row of a table: in `.sql` query files
+    /// and views, in SQL strings run with `fetch_all`/`query`/`load`, and in
+    /// ORM chains (`Entity::find().all(db)`, `users.filter(..).load(conn)`)
+    /// with no `LIMIT`, no pagination and no unique key pinned.
+    ///
+    /// The schema is read from the migrations (CREATE TABLE keys, UNIQUE
+    /// constraints and indexes, renames and drops, diesel `table!` macros), so
+    /// `WHERE email = $1` is bounded when `email` is unique and unbounded when
+    /// it is not. No filter at all is an error; a filter on a non-unique column
+    /// is a warning that names the column.
+    ///
+    /// ## Why it matters
+    /// It works in development and takes the service down when the table
+    /// grows: memory, latency and the database's I/O all grow with the table.
+    ///
+    /// ## Example
+    /// ```rust
+    /// sqlx::query_as::<_, User>("SELECT * FROM users").fetch_all(&pool).await?;
+    /// ```
+    ///
+    /// ## How to fix
+    /// Page with a keyset: `WHERE id > $1 ORDER BY id LIMIT $2` (`.limit()`
+    /// with diesel, `.paginate()` or `.limit()` with sea-orm), or pin a unique
+    /// key and use `fetch_one`/`fetch_optional`.
+    ///
+    /// Bounded and silent: LIMIT/FETCH FIRST/TOP, equality or `= ANY($1)` on a
+    /// unique key, aggregates without GROUP BY, `SELECT 1`/EXISTS, one-row
+    /// fetches (`fetch_one`, `fetch_optional`, `query_one`, `first`), streams
+    /// consumed row by row, sqlc `:one` queries, INSERT/UPDATE ... RETURNING,
+    /// and SQL inside migrations.
+    pub static META = ("unbounded-query", Error, "a SELECT that can return unbounded rows");
+}
+
+pub struct UnboundedQuery;
+
+/// Why a SELECT is unbounded, or None when it is bounded.
+pub fn unbounded(sel: &SelectFacts, linked: &Linked) -> Option<(Severity, String, Option<(String, u32)>)> {
+    let mut branches = vec![sel];
+    branches.extend(sel.branches.iter());
+    for b in branches {
+        if let Some(r) = unbounded_branch(b, linked) {
+            return Some(r);
+        }
+    }
+    None
+}
+
+fn unique(linked: &Linked, table: &str, cols: &[String]) -> bool {
+    if linked.schema.unique_key_within(table, cols).is_some() {
+        return true;
+    }
+    // Without the table's DDL, `id` is the one key convention makes safe to assume.
+    !linked.schema.knows(table) && cols.iter().any(|c| c == "id")
+}
+
+fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<(Severity, String, Option<(String, u32)>)> {
+    if s.limited || s.no_from || (s.aggregate_only && !s.group_by) {
+        return None;
+    }
+    let (table, alias) = s.tables.first()?;
+    if table.starts_with('(') {
+        return None; // a derived table: its bound is not known here
+    }
+    let mine: Vec<String> = s
+        .pinned
+        .iter()
+        .filter(|(q, _)| q.is_none() || q.as_deref() == alias.as_deref() || q.as_deref() == Some(table.as_str()))
+        .map(|(_, c)| c.clone())
+        .collect();
+    if unique(linked, table, &mine) {
+        // Pinned to one row of the main table: joins must not fan out.
+        for j in &s.joins {
+            if !j.table.starts_with('(') && !unique(linked, &j.table, &j.equated) {
+                return Some((
+                    Severity::Warning,
+                    format!("joins `{}` on a non-unique column, so one `{table}` row can bring many", j.table),
+                    None,
+                ));
+            }
+        }
+        return None;
+    }
+    if !s.has_where && s.pinned.is_empty() {
+        return Some((Severity::Error, format!("reads every row of `{table}`"), None));
+    }
+    let mut cols: Vec<String> = mine.clone();
+    cols.extend(s.filtered.iter().cloned());
+    cols.sort();
+    cols.dedup();
+    let named = if cols.is_empty() {
+        "a filter that is not a unique key".to_string()
+    } else {
+        format!("a filter on {} that is not a unique key", cols.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+    };
+    let origin = linked.schema.unique_key_within(table, &["id".to_string()]).map(|(_, o)| o);
+    Some((Severity::Warning, format!("reads `{table}` by {named}"), origin))
+}
+
+/// How the chain that runs the SQL reads rows: Some(true) all of them, Some(false) at most one or a stream.
+fn reads_all(m: &FileModel, tail: CallId, ctx: &ProgramCtx) -> Option<(bool, CallId)> {
+    let chain = m.chain(tail);
+    for (i, &id) in chain.iter().enumerate() {
+        let c = &m.calls[id];
+        if c.kind != CallKind::Method {
+            continue;
+        }
+        let n = c.name.as_str();
+        if ctx.k.q_one_row.contains(n) && (ctx.k.q_terminals.contains(n) || ctx.k.q_sql_methods.contains(n)) {
+            return Some((false, id));
+        }
+        if ctx.k.q_stream.contains(n) {
+            let collected = chain[i + 1..].iter().any(|&x| matches!(m.calls[x].name.as_str(), "try_collect" | "collect" | "try_concat"));
+            return Some((collected, id));
+        }
+        if ctx.k.q_many_rows.contains(n) {
+            return Some((true, id));
+        }
+    }
+    None
+}
+
+const HELP_SQL: &str = "add a bound: keyset pagination `WHERE id > $1 ORDER BY id LIMIT $2`, or pin a unique key and fetch one row (`fetch_optional`)";
+
+impl Rule for UnboundedQuery {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        let u = &ctx.units[fi];
+        let m = u.model;
+        if m.kind.migration || m.kind.test {
+            return;
+        }
+        let sql_file = m.lang == Lang::Sql;
+        let mut seen_tails = Vec::new();
+        for s in &m.sql {
+            let SqlFacts::Select(sel) = &s.facts else { continue };
+            if s.one_row {
+                continue;
+            }
+            let mut related: Option<(u32, String)> = None;
+            let mut function = String::new();
+            if let Some(tail) = s.call {
+                if m.calls[tail].in_test {
+                    continue;
+                }
+                let Some((all, term)) = reads_all(m, tail, ctx) else { continue };
+                if !all {
+                    continue;
+                }
+                seen_tails.push(tail);
+                related = Some((m.calls[term].span.start.line, format!("`{}` reads every row it returns", m.calls[term].name)));
+                function = fn_label(m, tail);
+            } else if !sql_file {
+                continue;
+            }
+            if let Some((sev, why, origin)) = unbounded(sel, ctx.linked) {
+                let mut f = Finding::new(META.id, sev, u.path, s.span, format!("query {why}: `{}`", short_sql(&s.text)))
+                    .help(HELP_SQL)
+                    .key(s.text.clone())
+                    .function(function);
+                if let Some((line, msg)) = related {
+                    f = f.related(u.path, line, msg);
+                }
+                if let Some((p, l)) = origin {
+                    f = f.related(&p, l, "table declared here");
+                }
+                out.push(f);
+            }
+        }
+        // SQL in constants defined elsewhere.
+        for (tail, name) in &m.sql_refs {
+            if seen_tails.contains(tail) || m.calls[*tail].in_test {
+                continue;
+            }
+            let Some((true, term)) = reads_all(m, *tail, ctx) else { continue };
+            let Some(defs) = ctx.linked.consts.get(name) else { continue };
+            let &(df, li) = &defs[0];
+            let lit = &ctx.units[df].model.literals[li];
+            let parsed = sql::analyze(&lit.value, sql::Dialect::Postgres);
+            let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else { continue };
+            if let Some((sev, why, _)) = unbounded(sel, ctx.linked) {
+                let text = parsed[0].text.clone();
+                let f = Finding::new(META.id, sev, u.path, m.calls[*tail].span, format!("query `{name}` {why}: `{}`", short_sql(&text)))
+                    .help(HELP_SQL)
+                    .key(text)
+                    .function(fn_label(m, *tail))
+                    .related(ctx.units[df].path, lit.span.start.line, format!("`{name}` is defined here"))
+                    .related(u.path, m.calls[term].span.start.line, format!("`{}` reads every row it returns", m.calls[term].name));
+                out.push(f);
+            }
+        }
+        self.orm_chains(ctx, fi, out);
+    }
+}
+
+impl UnboundedQuery {
+    /// ORM chains without SQL text: sea-orm `Entity::find()...all(db)`, diesel `table.filter(..).load(conn)`.
+    fn orm_chains(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        let u = &ctx.units[fi];
+        let m = u.model;
+        for (id, c) in m.calls.iter().enumerate() {
+            if c.next.is_some() || c.in_test || m.sql.iter().any(|s| s.call == Some(id)) || m.sql_refs.iter().any(|(t, _)| *t == id) {
+                continue;
+            }
+            let chain = m.chain(id);
+            let Some((true, term)) = reads_all(m, id, ctx) else { continue };
+            let tc = &m.calls[term];
+            if !matches!(tc.name.as_str(), "load" | "get_results" | "all" | "load_async" | "get_results_async") {
+                continue;
+            }
+            if semantics::query_at(m, term, ctx.k).is_none() {
+                continue;
+            }
+            let first = &m.calls[chain[0]];
+            let sea = first.kind == CallKind::Path && first.name == "find" && first.path.len() >= 2;
+            let diesel_root = first.kind == CallKind::Method && !first.root.is_empty() && !first.root.contains('(') && (first.root.ends_with("::table") || ctx.linked.schema.knows(first.root.rsplit("::").next().unwrap_or("")));
+            if !sea && !diesel_root {
+                continue;
+            }
+            let names: Vec<&str> = chain.iter().map(|&x| m.calls[x].name.as_str()).collect();
+            if names.iter().any(|n| matches!(*n, "limit" | "paginate" | "first" | "find_by_id" | "get_result" | "one" | "single_value" | "count" | "exists" | "belonging_to")) {
+                continue;
+            }
+            if first.root.is_empty() && names.contains(&"find") && !sea {
+                continue;
+            }
+            let filters: Vec<&str> = chain
+                .iter()
+                .filter(|&&x| matches!(m.calls[x].name.as_str(), "filter" | "find" | "or_filter"))
+                .flat_map(|&x| m.calls[x].args.iter().map(|a| a.text.as_str()))
+                .collect();
+            let by_key = filters.iter().any(|t| t.starts_with("id.eq(") || t.contains("::id.eq(") || t.contains("::Id.eq(") || t.contains("Column::Id.eq(") || t.contains("id.eq_any(") || (names.contains(&"find") && diesel_root));
+            if by_key {
+                continue;
+            }
+            let table = if sea { first.path[first.path.len() - 2].clone() } else { first.root.trim_end_matches("::table").to_string() };
+            let (sev, why) = if filters.is_empty() {
+                (Severity::Error, format!("reads every row of `{table}`"))
+            } else {
+                (Severity::Warning, format!("reads `{table}` by a filter that is not a unique key (`{}`)", filters.join(", ")))
+            };
+            let span = Span::new(first.span.start, m.calls[id].span.end);
+            let f = Finding::new(META.id, sev, u.path, span, format!("`{}` {why} with no limit", call_label(m, term)))
+                .help(if sea { "page the query: `.paginate(db, page_size)` or `.cursor_by(Column::Id).first(n)`, or add `.limit(n)`" } else { "add `.limit(n)` with a keyset filter (`.filter(id.gt(last_id)).order(id)`), or load one row with `.first(conn)`" })
+                .key(format!("{}|{}", names.join("."), filters.join(",")))
+                .function(fn_label(m, id))
+                .related(u.path, tc.span.start.line, format!("`{}` reads every row", tc.name));
+            out.push(f);
+        }
+    }
+}
+
+fn short_sql(s: &str) -> String {
+    if s.chars().count() > 80 {
+        let t: String = s.chars().take(77).collect();
+        format!("{t}...")
+    } else {
+        s.to_string()
+    }
+}

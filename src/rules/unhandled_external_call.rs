@@ -1,0 +1,164 @@
+use crate::declare_rule;
+use crate::finding::{Finding, Severity};
+use crate::knowledge::Knowledge;
+use crate::model::{CallKind, FileModel, Usage};
+use crate::rules::util::{call_label, fn_label};
+use crate::rules::{ProgramCtx, Rule, RuleMeta};
+use crate::semantics;
+use crate::source::Span;
+
+declare_rule! {
+    /// ## What it catches
+    /// The failure of an external call (HTTP, database, Redis, message
+    /// broker, SMTP, object store, cloud SDK) that is not handled:
+    /// - the result is `.unwrap()`ed or `.expect()`ed (error): one slow or
+    ///   failing dependency panics the request, or the whole worker;
+    /// - the failure is silently discarded: `let _ = call.await;`, `_ = ...`,
+    ///   `.ok();` or `.unwrap_or(())` as a statement (error for writes and
+    ///   payments, warning for reads);
+    /// - an HTTP client is built without a timeout (`reqwest::Client::new()`,
+    ///   a `Client::builder()` chain with neither `.timeout()` nor
+    ///   `.connect_timeout()`) (warning): one hung peer holds a task forever.
+    ///
+    /// ## Why it matters
+    /// Partial failures must not cascade into outages. An unwrap turns a
+    /// dependency's bad minute into your crash loop; a discarded error loses
+    /// writes without a trace; a missing timeout exhausts connections.
+    ///
+    /// ## Example
+    /// ```rust
+    /// let resp = client.post(url).json(&body).send().await.unwrap();
+    /// let _ = sqlx::query("UPDATE accounts SET ...").execute(&pool).await;
+    /// ```
+    ///
+    /// ## How to fix
+    /// Propagate with `?` (and `map_err` into your error type), match and
+    /// log, retry with backoff where it is safe, and give every client a
+    /// timeout: `Client::builder().timeout(Duration::from_secs(10)).build()?`.
+    ///
+    /// Not reported: errors propagated with `?`, mapped, matched or logged,
+    /// `expect` in `main` during start-up (fail fast is right there), and
+    /// tests, benches, examples and build scripts.
+    pub static META = ("unhandled-external-call", Error, "the failure of an external call unwrapped, discarded, or left without a timeout");
+}
+
+pub struct UnhandledExternalCall;
+
+const HANDLED: &[&str] = &["map_err", "context", "with_context", "wrap_err", "wrap_err_with", "inspect_err", "or_else", "unwrap_or_else", "map_or_else", "change_context", "attach_printable", "into_report", "err", "is_ok", "is_err"];
+
+impl Rule for UnhandledExternalCall {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        let u = &ctx.units[fi];
+        let m = u.model;
+        if m.kind.test {
+            return;
+        }
+        let k = ctx.k;
+        let per_request_timeouts = m.calls.iter().any(|c| c.kind == CallKind::Method && c.name == "timeout" && c.prev.is_some());
+        for (first, c) in m.calls.iter().enumerate() {
+            if c.prev.is_some() || c.in_test || c.func.is_some_and(|f| m.functions[f].is_test) {
+                continue;
+            }
+            let in_main = c.func.is_some_and(|f| m.functions[f].name == "main" && m.functions[f].owner.is_none());
+            let chain = m.chain(first);
+            let tail = *chain.last().unwrap();
+            let span = Span::new(c.span.start, m.calls[tail].span.end);
+            if let Some(f) = client_without_timeout(m, &chain, k, per_request_timeouts) {
+                out.push(
+                    Finding::new(META.id, Severity::Warning, u.path, span, format!("HTTP client built with `{f}` has no timeout: a hung peer holds the request forever"))
+                        .help("set timeouts on the builder: `reqwest::Client::builder().timeout(Duration::from_secs(10)).connect_timeout(Duration::from_secs(3)).build()?`")
+                        .key(format!("timeout|{f}"))
+                        .function(fn_label(m, first)),
+                );
+                continue;
+            }
+            let Some(hit) = semantics::external_chain(m, first, k) else { continue };
+            let label = call_label(m, hit.call);
+            let pos = chain.iter().position(|&x| x == hit.call).unwrap_or(0);
+            let mut verdict: Option<(Severity, String, &str)> = None;
+            let mut handled = false;
+            for &id in &chain[pos..] {
+                let l = &m.calls[id];
+                if id != hit.call {
+                    let n = l.name.as_str();
+                    if HANDLED.contains(&n) {
+                        handled = true;
+                        break;
+                    }
+                    if matches!(n, "unwrap" | "expect") && l.args.len() <= 1 {
+                        if in_main {
+                            handled = true;
+                            break;
+                        }
+                        verdict = Some((Severity::Error, format!("the {} call `{label}` is `.{n}()`ed: a failure of the service panics instead of being handled", hit.kind), "propagate the error with `?` (map it into your error type with `map_err`), or match it and degrade gracefully"));
+                        break;
+                    }
+                    if n == "unwrap_or_default" && (hit.payment || hit.kind == "HTTP") {
+                        verdict = Some((Severity::Warning, format!("the failure of the {} call `{label}` is replaced by a default value and never reported", hit.kind), "handle the error explicitly: log it and return an error, or retry"));
+                        break;
+                    }
+                    if (n == "ok" || (n == "unwrap_or" && l.args.first().is_some_and(|a| a.text == "()"))) && id == tail && matches!(l.usage, Usage::Discarded | Usage::LetUnderscore) {
+                        verdict = Some(discard(&hit, &label, &format!("`.{n}()`")));
+                        break;
+                    }
+                }
+                if l.tried {
+                    handled = true;
+                    break;
+                }
+            }
+            if verdict.is_none() && !handled {
+                let t = &m.calls[tail];
+                let awaited_or_sync = t.awaited || hit.kind == "HTTP" && !m.calls[hit.call].awaited && chain[pos..].iter().any(|&x| m.calls[x].awaited) || !t.in_async;
+                if t.usage == Usage::LetUnderscore && awaited_or_sync {
+                    verdict = Some(discard(&hit, &label, "`let _ =`"));
+                } else if t.usage == Usage::Discarded && t.awaited && tail == hit.call {
+                    verdict = Some(discard(&hit, &label, "a statement that drops its result"));
+                }
+            }
+            if let Some((sev, msg, help)) = verdict {
+                out.push(
+                    Finding::new(META.id, sev, u.path, span, msg)
+                        .help(help)
+                        .key(format!("{}|{label}", hit.kind))
+                        .function(fn_label(m, first)),
+                );
+            }
+        }
+    }
+}
+
+fn discard(hit: &semantics::ExternalHit, label: &str, how: &str) -> (Severity, String, &'static str) {
+    let sev = if hit.write || hit.payment { Severity::Error } else { Severity::Warning };
+    let what = if hit.payment { "payment" } else if hit.write { "write" } else { "read" };
+    (
+        sev,
+        format!("the failure of the {} {what} `{label}` is silently discarded with {how}", hit.kind),
+        "handle the error: propagate it with `?`, or log it (`if let Err(e) = ... { tracing::warn!(error = %e, ...) }`) and decide what the caller sees",
+    )
+}
+
+fn client_without_timeout(m: &FileModel, chain: &[usize], k: &Knowledge, per_request: bool) -> Option<String> {
+    if per_request {
+        return None;
+    }
+    let first = &m.calls[chain[0]];
+    if first.kind != CallKind::Path {
+        return None;
+    }
+    let full = m.resolve_path(&first.path);
+    if Knowledge::path_in(&full, &k.client_constructors) {
+        return Some(format!("{full}()"));
+    }
+    if Knowledge::path_in(&full, &k.client_builders) {
+        let names: Vec<&str> = chain.iter().map(|&x| m.calls[x].name.as_str()).collect();
+        if names.contains(&"build") && !names.iter().any(|n| k.timeout_methods.contains(*n)) {
+            return Some(format!("{full}()"));
+        }
+    }
+    None
+}

@@ -1,0 +1,168 @@
+//! The database schema as the migrations leave it: which columns of which
+//! tables are unique. Built by replaying every DDL fact in migration order
+//! (file path order: migration tools name files by timestamp or sequence).
+
+use std::collections::HashMap;
+
+use crate::model::{DdlChange, DdlFact};
+
+#[derive(Clone, Debug, Default)]
+struct Table {
+    /// Unique keys (primary key included): (constraint or index name, columns).
+    keys: Vec<(String, Vec<String>)>,
+    /// Where the key was declared: (path, line).
+    origin: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Schema {
+    tables: HashMap<String, Table>,
+}
+
+impl Schema {
+    /// Replay DDL facts given as (path, fact) in migration order.
+    pub fn build<'a>(facts: impl IntoIterator<Item = (&'a str, &'a DdlFact)>) -> Schema {
+        let mut s = Schema::default();
+        for (path, f) in facts {
+            s.apply(path, f);
+        }
+        s
+    }
+
+    fn apply(&mut self, path: &str, f: &DdlFact) {
+        let line = f.pos.line;
+        match &f.change {
+            DdlChange::CreateTable { keys } => {
+                let t = self.tables.entry(f.table.clone()).or_default();
+                t.keys.clear();
+                t.origin.clear();
+                for (i, k) in keys.iter().enumerate() {
+                    let name = if i == 0 && k.len() == 1 && k[0] == "id" {
+                        format!("{}_pkey", f.table)
+                    } else {
+                        format!("{}_{}_key", f.table, k.join("_"))
+                    };
+                    t.keys.push((name, k.clone()));
+                    t.origin.push((path.to_string(), line));
+                }
+            }
+            DdlChange::DropTable => {
+                self.tables.remove(&f.table);
+            }
+            DdlChange::RenameTable { to } => {
+                if let Some(t) = self.tables.remove(&f.table) {
+                    self.tables.insert(to.clone(), t);
+                }
+            }
+            DdlChange::RenameColumn { from, to } => {
+                if let Some(t) = self.tables.get_mut(&f.table) {
+                    for (_, cols) in &mut t.keys {
+                        for c in cols.iter_mut() {
+                            if c == from {
+                                *c = to.clone();
+                            }
+                        }
+                    }
+                }
+            }
+            DdlChange::DropColumn(c) => {
+                if let Some(t) = self.tables.get_mut(&f.table) {
+                    let keep: Vec<bool> = t.keys.iter().map(|(_, k)| !k.contains(c)).collect();
+                    retain_with(&mut t.keys, &mut t.origin, &keep);
+                }
+            }
+            DdlChange::AddUnique(cols) => {
+                let t = self.tables.entry(f.table.clone()).or_default();
+                t.keys.push((format!("{}_{}_key", f.table, cols.join("_")), cols.clone()));
+                t.origin.push((path.to_string(), line));
+            }
+            DdlChange::CreateIndex { name, columns, unique } => {
+                if *unique {
+                    let t = self.tables.entry(f.table.clone()).or_default();
+                    t.keys.push((name.clone(), columns.clone()));
+                    t.origin.push((path.to_string(), line));
+                }
+            }
+            DdlChange::DropConstraint(name) | DdlChange::DropIndex(name) => {
+                for t in self.tables.values_mut() {
+                    let keep: Vec<bool> = t.keys.iter().map(|(n, _)| n != name).collect();
+                    retain_with(&mut t.keys, &mut t.origin, &keep);
+                }
+            }
+            DdlChange::AddColumn(_) | DdlChange::AlterColumn(_) | DdlChange::CreateView => {}
+        }
+    }
+
+    pub fn knows(&self, table: &str) -> bool {
+        self.tables.contains_key(table)
+    }
+
+    /// A unique key of `table` all of whose columns are in `pinned`, with where it was declared.
+    pub fn unique_key_within(&self, table: &str, pinned: &[String]) -> Option<(Vec<String>, (String, u32))> {
+        let t = self.tables.get(table)?;
+        t.keys
+            .iter()
+            .zip(&t.origin)
+            .find(|((_, k), _)| !k.is_empty() && k.iter().all(|c| pinned.contains(c)))
+            .map(|((_, k), o)| (k.clone(), o.clone()))
+    }
+}
+
+fn retain_with<A, B>(a: &mut Vec<A>, b: &mut Vec<B>, keep: &[bool]) {
+    let mut i = 0;
+    a.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    let mut j = 0;
+    b.retain(|_| {
+        j += 1;
+        keep[j - 1]
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontend::sql::{analyze, Dialect};
+    use crate::model::SqlFacts;
+
+    fn facts(sql: &str) -> Vec<DdlFact> {
+        analyze(sql, Dialect::Postgres)
+            .into_iter()
+            .flat_map(|s| match s.facts {
+                Ok(SqlFacts::Ddl(d)) => d,
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn replays_migrations_with_renames_and_dropped_constraints() {
+        let m1 = facts("CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT UNIQUE, handle TEXT);");
+        let m2 = facts("ALTER TABLE users RENAME COLUMN email TO mail; CREATE UNIQUE INDEX users_handle_idx ON users (handle);");
+        let m3 = facts("DROP INDEX users_handle_idx; ALTER TABLE users RENAME TO accounts;");
+        let all: Vec<(&str, &DdlFact)> = m1
+            .iter()
+            .map(|f| ("1.sql", f))
+            .chain(m2.iter().map(|f| ("2.sql", f)))
+            .chain(m3.iter().map(|f| ("3.sql", f)))
+            .collect();
+        let s = Schema::build(all);
+        assert!(!s.knows("users"));
+        assert!(s.unique_key_within("accounts", &["id".into()]).is_some());
+        assert!(s.unique_key_within("accounts", &["mail".into()]).is_some());
+        assert!(s.unique_key_within("accounts", &["email".into()]).is_none());
+        assert!(s.unique_key_within("accounts", &["handle".into()]).is_none());
+    }
+
+    #[test]
+    fn dropped_unique_constraint_is_no_longer_a_key() {
+        let m1 = facts("CREATE TABLE t (id INT PRIMARY KEY, code TEXT, CONSTRAINT t_code_key UNIQUE (code));");
+        let m2 = facts("ALTER TABLE t DROP CONSTRAINT t_code_key;");
+        let all: Vec<(&str, &DdlFact)> = m1.iter().chain(m2.iter()).map(|f| ("m.sql", f)).collect();
+        let s = Schema::build(all);
+        assert!(s.unique_key_within("t", &["code".into()]).is_none());
+        assert!(s.unique_key_within("t", &["id".into()]).is_some());
+    }
+}

@@ -1,0 +1,5 @@
+pub mod orders;
+
+pub async fn health() -> &'static str {
+    "ok"
+}

@@ -1,0 +1,97 @@
+//! Rule fixtures: each folder under `testdata/fixtures/<rule>/` is a small
+//! project. A line is expected to carry a finding of the rule when it ends
+//! with a comment `expect: <rule>`, or when the line above is a comment
+//! holding only that marker. Every other line must stay silent: the
+//! look-alikes next to the true positives are what keeps precision honest.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+fn expected(dir: &Path, rule: &str) -> BTreeSet<(String, u32)> {
+    let mut out = BTreeSet::new();
+    let marker = format!("expect: {rule}");
+    for entry in walk(dir) {
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        let rel = entry.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+        for (i, line) in text.lines().enumerate() {
+            if let Some(pos) = line.find(&marker) {
+                let before = line[..pos].trim();
+                let comment_only = before.trim_start_matches(['/', '#', '-', ' ', '*']).is_empty();
+                let n = if comment_only { i as u32 + 2 } else { i as u32 + 1 };
+                out.insert((rel.clone(), n));
+            }
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
+
+fn actual(dir: &Path, rule: &str) -> (BTreeSet<(String, u32)>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .args(["check", "--format", "json", "--select", rule])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let found = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap() as u32))
+        .collect();
+    (found, report)
+}
+
+fn check_rule(rule: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fixtures").join(rule);
+    let want = expected(&dir, rule);
+    assert!(!want.is_empty(), "fixture for {rule} has no expected findings");
+    let (got, report) = actual(&dir, rule);
+    let missed: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    let details: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}:{}: {}", f["path"], f["line"], f["message"]))
+        .collect();
+    assert!(missed.is_empty() && extra.is_empty(), "{rule}: missed {missed:?}, unexpected {extra:?}\nall findings:\n{}", details.join("\n"));
+}
+
+#[test]
+fn n_plus_one_query() {
+    check_rule("n-plus-one-query");
+}
+
+#[test]
+fn unbounded_query() {
+    check_rule("unbounded-query");
+}
+
+#[test]
+fn hardcoded_secret() {
+    check_rule("hardcoded-secret");
+}
+
+#[test]
+fn unhandled_external_call() {
+    check_rule("unhandled-external-call");
+}
+
+#[test]
+fn blocking_call_in_async() {
+    check_rule("blocking-call-in-async");
+}
