@@ -60,7 +60,9 @@ pub fn endpoints(a: &Analysis) -> Vec<Endpoint> {
             if c.kind != CallKind::Method || c.name != "route" || c.args.len() != 2 {
                 continue;
             }
-            let ArgKind::Str(li) = c.args[0].kind else { continue };
+            let ArgKind::Str(li) = c.args[0].kind else {
+                continue;
+            };
             let path = m.literals[li].value.clone();
             let spec = &c.args[1].text;
             let re = method_re();
@@ -82,7 +84,9 @@ pub fn endpoints(a: &Analysis) -> Vec<Endpoint> {
 
 fn method_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| regex::Regex::new(r"(?:^|[.:])(get|post|put|patch|delete|head|options)\(([\w:]+)").unwrap())
+    RE.get_or_init(|| {
+        regex::Regex::new(r"(?:^|[.:])(get|post|put|patch|delete|head|options)\(([\w:]+)").unwrap()
+    })
 }
 
 pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
@@ -93,7 +97,9 @@ pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
             continue;
         }
         for s in &m.sql {
-            let SqlFacts::Ddl(ds) = &s.facts else { continue };
+            let SqlFacts::Ddl(ds) = &s.facts else {
+                continue;
+            };
             for d in ds {
                 let change = match &d.change {
                     DdlChange::CreateTable { .. } => "create table".to_string(),
@@ -105,12 +111,24 @@ pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
                     DdlChange::AlterColumn(c) => format!("alter column {c}"),
                     DdlChange::AddUnique(c) => format!("add unique ({})", c.join(", ")),
                     DdlChange::DropConstraint(n) => format!("drop constraint {n}"),
-                    DdlChange::CreateIndex { name, columns, unique } => format!("create {}index {name} ({})", if *unique { "unique " } else { "" }, columns.join(", ")),
+                    DdlChange::CreateIndex {
+                        name,
+                        columns,
+                        unique,
+                    } => format!(
+                        "create {}index {name} ({})",
+                        if *unique { "unique " } else { "" },
+                        columns.join(", ")
+                    ),
                     DdlChange::DropIndex(n) => format!("drop index {n}"),
-                    DdlChange::CreateView => "create view".into(),
+                    DdlChange::CreateView(_) => "create view".into(),
                 };
                 out.push(SchemaChange {
-                    table: if d.table.is_empty() { "(index)".into() } else { d.table.clone() },
+                    table: if d.table.is_empty() {
+                        "(index)".into()
+                    } else {
+                        d.table.clone()
+                    },
                     change,
                     file: r.rel.clone(),
                     line: d.pos.line.max(1),
@@ -127,13 +145,117 @@ struct Choice {
 }
 
 const CHOICES: &[Choice] = &[
-    Choice { decision: "Web framework", options: &[("axum", "axum"), ("actix-web", "actix-web"), ("rocket", "Rocket"), ("warp", "warp"), ("poem", "poem"), ("tide", "tide"), ("express", "Express"), ("@nestjs/core", "NestJS"), ("fastify", "Fastify"), ("koa", "Koa"), ("django", "Django"), ("fastapi", "FastAPI"), ("flask", "Flask"), ("github.com/gin-gonic/gin", "gin"), ("github.com/go-chi/chi/v5", "chi"), ("github.com/labstack/echo/v4", "echo"), ("github.com/gofiber/fiber/v2", "fiber")] },
-    Choice { decision: "Async runtime", options: &[("tokio", "tokio"), ("async-std", "async-std"), ("smol", "smol"), ("actix-rt", "actix-rt")] },
-    Choice { decision: "Data access layer", options: &[("sqlx", "sqlx (raw SQL checked at compile time)"), ("diesel", "diesel (ORM/query builder)"), ("diesel-async", "diesel-async (ORM/query builder)"), ("sea-orm", "sea-orm (ORM)"), ("tokio-postgres", "tokio-postgres (raw SQL)"), ("postgres", "postgres (raw SQL)"), ("rusqlite", "rusqlite (raw SQL)"), ("mongodb", "mongodb driver"), ("@prisma/client", "Prisma (ORM)"), ("typeorm", "TypeORM (ORM)"), ("sequelize", "Sequelize (ORM)"), ("knex", "knex (query builder)"), ("pg", "node-postgres (raw SQL)"), ("sqlalchemy", "SQLAlchemy"), ("psycopg2", "psycopg2 (raw SQL)"), ("psycopg", "psycopg (raw SQL)"), ("asyncpg", "asyncpg (raw SQL)"), ("gorm.io/gorm", "GORM (ORM)"), ("github.com/jmoiron/sqlx", "sqlx (Go)"), ("github.com/jackc/pgx/v5", "pgx (raw SQL)")] },
-    Choice { decision: "Migration tool", options: &[("sqlx", "sqlx migrate"), ("diesel_migrations", "diesel migrations"), ("refinery", "refinery"), ("sea-orm-migration", "sea-orm migrations"), ("alembic", "Alembic"), ("prisma", "Prisma Migrate"), ("github.com/golang-migrate/migrate/v4", "golang-migrate")] },
-    Choice { decision: "Authentication", options: &[("jsonwebtoken", "JWT (jsonwebtoken)"), ("oauth2", "OAuth 2"), ("tower-sessions", "server-side sessions"), ("actix-session", "server-side sessions"), ("axum-login", "session login (axum-login)"), ("argon2", "password hashing with Argon2"), ("bcrypt", "password hashing with bcrypt"), ("jsonwebtoken", "JWT"), ("passport", "Passport"), ("pyjwt", "JWT (PyJWT)"), ("github.com/golang-jwt/jwt/v5", "JWT")] },
-    Choice { decision: "Observability", options: &[("tracing", "tracing"), ("opentelemetry", "OpenTelemetry"), ("metrics", "metrics"), ("prometheus", "Prometheus"), ("sentry", "Sentry"), ("log", "log"), ("tracing-opentelemetry", "OpenTelemetry via tracing"), ("pino", "pino"), ("winston", "winston"), ("prom-client", "Prometheus")] },
-    Choice { decision: "Configuration source", options: &[("config", "config files + environment (config)"), ("figment", "figment"), ("envy", "environment variables (envy)"), ("dotenvy", "environment variables with .env (dotenvy)"), ("dotenv", "environment variables with .env"), ("pydantic-settings", "pydantic-settings"), ("github.com/spf13/viper", "viper")] },
+    Choice {
+        decision: "Web framework",
+        options: &[
+            ("axum", "axum"),
+            ("actix-web", "actix-web"),
+            ("rocket", "Rocket"),
+            ("warp", "warp"),
+            ("poem", "poem"),
+            ("tide", "tide"),
+            ("express", "Express"),
+            ("@nestjs/core", "NestJS"),
+            ("fastify", "Fastify"),
+            ("koa", "Koa"),
+            ("django", "Django"),
+            ("fastapi", "FastAPI"),
+            ("flask", "Flask"),
+            ("github.com/gin-gonic/gin", "gin"),
+            ("github.com/go-chi/chi/v5", "chi"),
+            ("github.com/labstack/echo/v4", "echo"),
+            ("github.com/gofiber/fiber/v2", "fiber"),
+        ],
+    },
+    Choice {
+        decision: "Async runtime",
+        options: &[
+            ("tokio", "tokio"),
+            ("async-std", "async-std"),
+            ("smol", "smol"),
+            ("actix-rt", "actix-rt"),
+        ],
+    },
+    Choice {
+        decision: "Data access layer",
+        options: &[
+            ("sqlx", "sqlx (raw SQL checked at compile time)"),
+            ("diesel", "diesel (ORM/query builder)"),
+            ("diesel-async", "diesel-async (ORM/query builder)"),
+            ("sea-orm", "sea-orm (ORM)"),
+            ("tokio-postgres", "tokio-postgres (raw SQL)"),
+            ("postgres", "postgres (raw SQL)"),
+            ("rusqlite", "rusqlite (raw SQL)"),
+            ("mongodb", "mongodb driver"),
+            ("@prisma/client", "Prisma (ORM)"),
+            ("typeorm", "TypeORM (ORM)"),
+            ("sequelize", "Sequelize (ORM)"),
+            ("knex", "knex (query builder)"),
+            ("pg", "node-postgres (raw SQL)"),
+            ("sqlalchemy", "SQLAlchemy"),
+            ("psycopg2", "psycopg2 (raw SQL)"),
+            ("psycopg", "psycopg (raw SQL)"),
+            ("asyncpg", "asyncpg (raw SQL)"),
+            ("gorm.io/gorm", "GORM (ORM)"),
+            ("github.com/jmoiron/sqlx", "sqlx (Go)"),
+            ("github.com/jackc/pgx/v5", "pgx (raw SQL)"),
+        ],
+    },
+    Choice {
+        decision: "Migration tool",
+        options: &[
+            ("sqlx", "sqlx migrate"),
+            ("diesel_migrations", "diesel migrations"),
+            ("refinery", "refinery"),
+            ("sea-orm-migration", "sea-orm migrations"),
+            ("alembic", "Alembic"),
+            ("prisma", "Prisma Migrate"),
+            ("github.com/golang-migrate/migrate/v4", "golang-migrate"),
+        ],
+    },
+    Choice {
+        decision: "Authentication",
+        options: &[
+            ("jsonwebtoken", "JWT (jsonwebtoken)"),
+            ("oauth2", "OAuth 2"),
+            ("tower-sessions", "server-side sessions"),
+            ("actix-session", "server-side sessions"),
+            ("axum-login", "session login (axum-login)"),
+            ("argon2", "password hashing with Argon2"),
+            ("bcrypt", "password hashing with bcrypt"),
+            ("jsonwebtoken", "JWT"),
+            ("passport", "Passport"),
+            ("pyjwt", "JWT (PyJWT)"),
+            ("github.com/golang-jwt/jwt/v5", "JWT"),
+        ],
+    },
+    Choice {
+        decision: "Observability",
+        options: &[
+            ("tracing", "tracing"),
+            ("opentelemetry", "OpenTelemetry"),
+            ("metrics", "metrics"),
+            ("prometheus", "Prometheus"),
+            ("sentry", "Sentry"),
+            ("log", "log"),
+            ("tracing-opentelemetry", "OpenTelemetry via tracing"),
+            ("pino", "pino"),
+            ("winston", "winston"),
+            ("prom-client", "Prometheus"),
+        ],
+    },
+    Choice {
+        decision: "Configuration source",
+        options: &[
+            ("config", "config files + environment (config)"),
+            ("figment", "figment"),
+            ("envy", "environment variables (envy)"),
+            ("dotenvy", "environment variables with .env (dotenvy)"),
+            ("dotenv", "environment variables with .env"),
+            ("pydantic-settings", "pydantic-settings"),
+            ("github.com/spf13/viper", "viper"),
+        ],
+    },
 ];
 
 pub fn decisions(a: &Analysis) -> Vec<Decision> {
@@ -152,8 +274,17 @@ pub fn decisions(a: &Analysis) -> Vec<Decision> {
             continue;
         }
         let labels: Vec<&str> = chosen.iter().map(|(l, _)| *l).collect();
-        let rationale = chosen.iter().map(|(_, d)| format!("{}:{}: `{}`", d.file, d.line, d.line_text)).collect::<Vec<_>>().join("; ");
-        let mut alts: Vec<String> = c.options.iter().map(|(_, l)| l.to_string()).filter(|l| !labels.contains(&l.as_str())).collect();
+        let rationale = chosen
+            .iter()
+            .map(|(_, d)| format!("{}:{}: `{}`", d.file, d.line, d.line_text))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut alts: Vec<String> = c
+            .options
+            .iter()
+            .map(|(_, l)| l.to_string())
+            .filter(|l| !labels.contains(&l.as_str()))
+            .collect();
         alts.dedup();
         alts.truncate(6);
         out.push(Decision {
@@ -165,12 +296,24 @@ pub fn decisions(a: &Analysis) -> Vec<Decision> {
     // Database engine, from the SQL dialect in use.
     let sqlx = deps.iter().find(|d| d.name == "sqlx");
     if let Some(d) = sqlx {
-        let eng = if d.line_text.contains("postgres") { Some("PostgreSQL") } else if d.line_text.contains("mysql") { Some("MySQL") } else if d.line_text.contains("sqlite") { Some("SQLite") } else { None };
+        let eng = if d.line_text.contains("postgres") {
+            Some("PostgreSQL")
+        } else if d.line_text.contains("mysql") {
+            Some("MySQL")
+        } else if d.line_text.contains("sqlite") {
+            Some("SQLite")
+        } else {
+            None
+        };
         if let Some(e) = eng {
             out.push(Decision {
                 decision: format!("Database engine: {e}"),
                 rationale: format!("sqlx feature in {}:{}: `{}`", d.file, d.line, d.line_text),
-                alternatives_considered: ["PostgreSQL", "MySQL", "SQLite"].iter().filter(|x| **x != e).map(|s| s.to_string()).collect(),
+                alternatives_considered: ["PostgreSQL", "MySQL", "SQLite"]
+                    .iter()
+                    .filter(|x| **x != e)
+                    .map(|s| s.to_string())
+                    .collect(),
             });
         }
     }
@@ -184,7 +327,8 @@ pub fn recommendations(a: &Analysis) -> Vec<String> {
         e.0 = e.0.max(f.severity);
         e.1 += 1;
     }
-    let mut v: Vec<(&str, Severity, usize)> = by_rule.into_iter().map(|(r, (s, n))| (r, s, n)).collect();
+    let mut v: Vec<(&str, Severity, usize)> =
+        by_rule.into_iter().map(|(r, (s, n))| (r, s, n)).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(b.0)));
     v.into_iter()
         .map(|(rule, sev, n)| {

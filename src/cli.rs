@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::report::Format;
 
 #[derive(Parser, Debug)]
-#[command(name = "archlint", version, about = "Reviews a backend codebase the way a senior backend architect would, and fails the build on the mistakes that cause outages.")]
+#[command(
+    name = "archlint",
+    version,
+    about = "Reviews a backend codebase the way a senior backend architect would, and fails the build on the mistakes that cause outages."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -44,7 +44,11 @@ pub struct Config {
 impl Config {
     /// The configuration for `start`: the closest `archlint.toml` at or above it.
     pub fn discover(start: &Path) -> Result<Config, String> {
-        let start = if start.is_file() { start.parent().unwrap_or(start) } else { start };
+        let start = if start.is_file() {
+            start.parent().unwrap_or(start)
+        } else {
+            start
+        };
         let abs = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
         let mut dir = Some(abs.as_path());
         while let Some(d) = dir {
@@ -59,23 +63,48 @@ impl Config {
 
     pub fn load(path: &Path, depth: usize) -> Result<Config, String> {
         if depth > 8 {
-            return Err(format!("{}: `extend` chain is too deep (a cycle?)", path.display()));
+            return Err(format!(
+                "{}: `extend` chain is too deep (a cycle?)",
+                path.display()
+            ));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut cfg: Config = toml::from_str(&text).map_err(|e| {
             let (line, col) = e
                 .span()
                 .map(|s| {
                     let before = &text[..s.start.min(text.len())];
-                    (before.lines().count().max(1), before.rsplit('\n').next().map(|l| l.chars().count() + 1).unwrap_or(1))
+                    (
+                        before.matches('\n').count() + 1,
+                        before
+                            .rsplit('\n')
+                            .next()
+                            .map(|l| l.chars().count() + 1)
+                            .unwrap_or(1),
+                    )
                 })
                 .unwrap_or((1, 1));
             format!("{}:{line}:{col}: {}", path.display(), e.message())
         })?;
-        for id in cfg.select.iter().flatten().chain(cfg.ignore.iter()).chain(cfg.severity.keys()).chain(cfg.per_path_ignores.values().flatten()) {
+        for id in cfg
+            .select
+            .iter()
+            .flatten()
+            .chain(cfg.ignore.iter())
+            .chain(cfg.severity.keys())
+            .chain(cfg.per_path_ignores.values().flatten())
+        {
             if crate::rules::find(id).is_none() {
-                let line = text.lines().position(|l| l.contains(id.as_str())).map(|i| i + 1).unwrap_or(1);
-                return Err(format!("{}:{line}: unknown rule `{id}` (see `archlint rules`)", path.display()));
+                let line = text
+                    .lines()
+                    .position(|l| l.contains(id.as_str()))
+                    .map(|i| i + 1)
+                    .unwrap_or(1);
+                return Err(format!(
+                    "{}:{line}: unknown rule `{id}` (see `archlint rules`)",
+                    path.display()
+                ));
             }
         }
         cfg.source = Some(path.to_path_buf());
@@ -136,10 +165,18 @@ mod tests {
     #[test]
     fn closest_file_wins_and_extend_inherits() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("archlint.toml"), "ignore = [\"unbounded-query\"]\n").unwrap();
+        std::fs::write(
+            dir.path().join("archlint.toml"),
+            "ignore = [\"unbounded-query\"]\n",
+        )
+        .unwrap();
         let sub = dir.path().join("svc");
         std::fs::create_dir(&sub).unwrap();
-        std::fs::write(sub.join("archlint.toml"), "extend = \"../archlint.toml\"\nignore = [\"hardcoded-secret\"]\n").unwrap();
+        std::fs::write(
+            sub.join("archlint.toml"),
+            "extend = \"../archlint.toml\"\nignore = [\"hardcoded-secret\"]\n",
+        )
+        .unwrap();
         let c = Config::discover(&sub).unwrap();
         assert!(c.ignore.contains(&"unbounded-query".to_string()));
         assert!(c.ignore.contains(&"hardcoded-secret".to_string()));

@@ -18,12 +18,33 @@ pub struct Walk {
     pub blockers: Vec<String>,
 }
 
-const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", "vendor", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache", ".pytest_cache", ".next", ".terraform", ".idea", ".gradle"];
+const SKIP_DIRS: &[&str] = &[
+    ".git",
+    "target",
+    "node_modules",
+    "vendor",
+    ".hg",
+    ".svn",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".next",
+    ".terraform",
+    ".idea",
+    ".gradle",
+];
 
 pub fn walk(root: &Path, no_ignore: bool, exclude: &[glob_lite::Glob]) -> Walk {
     let mut files = Vec::new();
     let mut blockers = Vec::new();
-    let base = if root.is_file() { root.parent().unwrap_or(Path::new("")).to_path_buf() } else { root.to_path_buf() };
+    let base = if root.is_file() {
+        root.parent().unwrap_or(Path::new("")).to_path_buf()
+    } else {
+        root.to_path_buf()
+    };
     let mut b = WalkBuilder::new(root);
     b.hidden(false)
         .git_ignore(!no_ignore)
@@ -35,7 +56,9 @@ pub fn walk(root: &Path, no_ignore: bool, exclude: &[glob_lite::Glob]) -> Walk {
         .follow_links(false)
         .add_custom_ignore_filename(".archlintignore")
         .filter_entry(|e| {
-            !(e.file_type().is_some_and(|t| t.is_dir()) && e.depth() > 0 && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && e.depth() > 0
+                && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
         });
     for entry in b.build() {
         match entry {
@@ -68,10 +91,15 @@ pub fn walk(root: &Path, no_ignore: bool, exclude: &[glob_lite::Glob]) -> Walk {
 /// The path relative to the root, with `/` separators (lossy for non-UTF-8 names).
 pub fn rel_path(base: &Path, abs: &Path) -> String {
     let rel = abs.strip_prefix(base).unwrap_or(abs);
-    let s: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let s: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     let s = s.join("/");
     if s.is_empty() {
-        abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        abs.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     } else {
         sanitize(&s)
     }
@@ -79,7 +107,9 @@ pub fn rel_path(base: &Path, abs: &Path) -> String {
 
 /// Control characters (a newline in a file name) would break line-based outputs.
 pub fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Minimal glob matching for `exclude` and per-path ignores: `*` within a
@@ -114,7 +144,9 @@ pub mod glob_lite {
                 re = format!("^(?:.*/)?{}", &re[1..]);
             }
             re.push_str("(?:/.*)?$");
-            regex::Regex::new(&re).map(Glob).map_err(|e| format!("bad glob `{pat}`: {e}"))
+            regex::Regex::new(&re)
+                .map(Glob)
+                .map_err(|e| format!("bad glob `{pat}`: {e}"))
         }
 
         pub fn matches(&self, path: &str) -> bool {
@@ -128,7 +160,9 @@ pub mod glob_lite {
 
         #[test]
         fn globs() {
-            assert!(Glob::new("migrations/**").unwrap().matches("migrations/1/up.sql"));
+            assert!(Glob::new("migrations/**")
+                .unwrap()
+                .matches("migrations/1/up.sql"));
             assert!(Glob::new("*.sql").unwrap().matches("db/q.sql"));
             assert!(!Glob::new("src/*.rs").unwrap().matches("src/a/b.rs"));
             assert!(Glob::new("generated").unwrap().matches("a/generated/x.rs"));

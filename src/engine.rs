@@ -87,7 +87,12 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
     let k = Knowledge::load(opts.config.knowledge.as_ref())?;
     let sk = SecretKnowledge::load(opts.config.secrets.as_ref())?;
     let rules = enabled_rules(opts);
-    let exclude: Vec<Glob> = opts.config.exclude.iter().map(|g| Glob::new(g)).collect::<Result<_, _>>()?;
+    let exclude: Vec<Glob> = opts
+        .config
+        .exclude
+        .iter()
+        .map(|g| Glob::new(g))
+        .collect::<Result<_, _>>()?;
     let t0 = Instant::now();
     let mut cands: Vec<Candidate> = Vec::new();
     let mut blockers = Vec::new();
@@ -99,7 +104,11 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
         let w = discover::walk(p, opts.no_ignore, &exclude);
         for mut c in w.files {
             if multi {
-                c.rel = format!("{}/{}", p.display().to_string().trim_end_matches('/'), c.rel);
+                c.rel = format!(
+                    "{}/{}",
+                    p.display().to_string().trim_end_matches('/'),
+                    c.rel
+                );
             }
             cands.push(c);
         }
@@ -119,12 +128,18 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
     let t1 = Instant::now();
-    let results: Vec<FileResult> = pool.install(|| cands.par_iter().map(|c| analyse_file(c, &shared)).collect());
+    let results: Vec<FileResult> =
+        pool.install(|| cands.par_iter().map(|c| analyse_file(c, &shared)).collect());
     let parse_ms = t1.elapsed().as_millis() as u64;
 
     // Link once, then the program-wide rules, file by file in parallel.
     let t2 = Instant::now();
-    let unit_of: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.model.is_some()).map(|(i, _)| i).collect();
+    let unit_of: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.model.is_some())
+        .map(|(i, _)| i)
+        .collect();
     let units: Vec<Unit> = unit_of
         .iter()
         .map(|&i| Unit {
@@ -150,7 +165,12 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
                     let mut local = Vec::new();
                     match catch_unwind(AssertUnwindSafe(|| r.check_program(&ctx, fi, &mut local))) {
                         Ok(()) => out.extend(local),
-                        Err(p) => errs.push(format!("{}: internal error in rule {}: {}", units[fi].path, r.meta().id, panic_text(&p))),
+                        Err(p) => errs.push(format!(
+                            "{}: internal error in rule {}: {}",
+                            units[fi].path,
+                            r.meta().id,
+                            panic_text(&p)
+                        )),
                     }
                 }
                 (out, errs)
@@ -170,10 +190,17 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
     }
     let sup: std::collections::HashMap<&str, &[Suppression]> = results
         .iter()
-        .filter_map(|r| r.model.as_ref().map(|m| (r.rel.as_str(), m.suppressions.as_slice())))
+        .filter_map(|r| {
+            r.model
+                .as_ref()
+                .map(|m| (r.rel.as_str(), m.suppressions.as_slice()))
+        })
         .collect();
     let findings = finish(findings, &opts.config, &sup)?;
-    let mut slowest: Vec<(String, u64)> = results.iter().map(|r| (r.rel.clone(), r.parse_time.as_micros() as u64)).collect();
+    let mut slowest: Vec<(String, u64)> = results
+        .iter()
+        .map(|r| (r.rel.clone(), r.parse_time.as_micros() as u64))
+        .collect();
     slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     slowest.truncate(5);
     let bytes = results.iter().map(|r| r.bytes).sum();
@@ -205,12 +232,27 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Severity overrides, per-path ignores, inline suppressions, order and fingerprints.
-fn finish(mut findings: Vec<Finding>, cfg: &Config, sup: &std::collections::HashMap<&str, &[Suppression]>) -> Result<Vec<Finding>, String> {
-    let per_path: Vec<(Glob, &Vec<String>)> = cfg.per_path_ignores.iter().map(|(g, r)| Glob::new(g).map(|g| (g, r))).collect::<Result<_, _>>()?;
-    findings.retain(|f| !per_path.iter().any(|(g, r)| r.contains(&f.rule) && g.matches(&f.path)));
+fn finish(
+    mut findings: Vec<Finding>,
+    cfg: &Config,
+    sup: &std::collections::HashMap<&str, &[Suppression]>,
+) -> Result<Vec<Finding>, String> {
+    let per_path: Vec<(Glob, &Vec<String>)> = cfg
+        .per_path_ignores
+        .iter()
+        .map(|(g, r)| Glob::new(g).map(|g| (g, r)))
+        .collect::<Result<_, _>>()?;
+    findings.retain(|f| {
+        !per_path
+            .iter()
+            .any(|(g, r)| r.contains(&f.rule) && g.matches(&f.path))
+    });
     findings.retain(|f| {
         !sup.get(f.path.as_str()).is_some_and(|s| {
-            s.iter().any(|s| (s.line == f.line || s.line + 1 == f.line) && s.rules.iter().any(|r| r == &f.rule || r == "all"))
+            s.iter().any(|s| {
+                (s.line == f.line || s.line + 1 == f.line)
+                    && s.rules.iter().any(|r| r == &f.rule || r == "all")
+            })
         })
     });
     for f in &mut findings {
@@ -218,11 +260,26 @@ fn finish(mut findings: Vec<Finding>, cfg: &Config, sup: &std::collections::Hash
             f.severity = *s;
         }
     }
-    findings.sort_by(|a, b| (&a.path, a.line, a.column, &a.rule, &a.message).cmp(&(&b.path, b.line, b.column, &b.rule, &b.message)));
-    findings.dedup_by(|a, b| a.path == b.path && a.line == b.line && a.column == b.column && a.rule == b.rule && a.message == b.message);
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule, &a.message)
+            .cmp(&(&b.path, b.line, b.column, &b.rule, &b.message))
+    });
+    findings.dedup_by(|a, b| {
+        a.path == b.path
+            && a.line == b.line
+            && a.column == b.column
+            && a.rule == b.rule
+            && a.message == b.message
+    });
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for f in &mut findings {
-        let base = format!("{}\u{0}{}\u{0}{}\u{0}{}", f.rule, f.path, f.function, if f.key.is_empty() { &f.message } else { &f.key });
+        let base = format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}",
+            f.rule,
+            f.path,
+            f.function,
+            if f.key.is_empty() { &f.message } else { &f.key }
+        );
         let n = seen.entry(base.clone()).or_insert(0);
         *n += 1;
         let h = blake3::hash(format!("{base}\u{0}{n}").as_bytes());
@@ -234,17 +291,36 @@ fn finish(mut findings: Vec<Finding>, cfg: &Config, sup: &std::collections::Hash
 fn suppressions(text: &str) -> Vec<Suppression> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| Regex::new(r"archlint:\s*allow\(([\w\-, ]+)\)\s*(.*)|(gitleaks:allow|pragma:\s*allowlist\s+secret)").unwrap());
-    if !text.contains("archlint:") && !text.contains("gitleaks:allow") && !text.contains("allowlist") {
+    if !text.contains("archlint:")
+        && !text.contains("gitleaks:allow")
+        && !text.contains("allowlist")
+    {
         return Vec::new();
     }
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if let Some(c) = re.captures(line) {
             let (rules, reason) = match c.get(1) {
-                Some(r) => (r.as_str().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(), c.get(2).map(|m| m.as_str().trim().to_string()).unwrap_or_default()),
-                None => (vec!["hardcoded-secret".to_string()], "secret scanner allowlist".to_string()),
+                Some(r) => (
+                    r.as_str()
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                    c.get(2)
+                        .map(|m| m.as_str().trim().to_string())
+                        .unwrap_or_default(),
+                ),
+                None => (
+                    vec!["hardcoded-secret".to_string()],
+                    "secret scanner allowlist".to_string(),
+                ),
             };
-            out.push(Suppression { line: i as u32 + 1, rules, reason });
+            out.push(Suppression {
+                line: i as u32 + 1,
+                rules,
+                reason,
+            });
         }
     }
     out
@@ -288,7 +364,11 @@ fn analyse_file(c: &Candidate, s: &Shared) -> FileResult {
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| analyse_inner(c, s, &mut r)));
     if let Err(p) = outcome {
-        r.blockers.push(format!("{}: internal error while analysing: {}", c.rel, panic_text(&p)));
+        r.blockers.push(format!(
+            "{}: internal error while analysing: {}",
+            c.rel,
+            panic_text(&p)
+        ));
     }
     r.parse_time = start.elapsed();
     r
@@ -303,7 +383,12 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
         }
     };
     if meta.len() > s.max {
-        r.blockers.push(format!("{}: skipped: {} bytes is over the size limit of {} bytes (--max-file-size)", c.rel, meta.len(), s.max));
+        r.blockers.push(format!(
+            "{}: skipped: {} bytes is over the size limit of {} bytes (--max-file-size)",
+            c.rel,
+            meta.len(),
+            s.max
+        ));
         return;
     }
     let bytes = match read_capped(&c.abs, s.max) {
@@ -321,7 +406,8 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
-            r.blockers.push(format!("{}: skipped: not valid UTF-8 ({e})", c.rel));
+            r.blockers
+                .push(format!("{}: skipped: not valid UTF-8 ({e})", c.rel));
             return;
         }
     };
@@ -329,13 +415,15 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
     let kind = frontend::path_kind(&c.rel);
     let deep = lang != Lang::Text && max_nesting(text) > MAX_NESTING;
     let mut model = match lang {
-        Lang::Rust if !deep => match frontend::rust::lower(text, kind, frontend::rust_module(&c.rel), s.k, s.dialect) {
-            Ok(m) => m,
-            Err(e) => {
-                r.blockers.push(format!("{}: {e}", c.rel));
-                frontend::text::lower(text, kind, Lang::Rust)
+        Lang::Rust if !deep => {
+            match frontend::rust::lower(text, kind, frontend::rust_module(&c.rel), s.k, s.dialect) {
+                Ok(m) => m,
+                Err(e) => {
+                    r.blockers.push(format!("{}: {e}", c.rel));
+                    frontend::text::lower(text, kind, Lang::Rust)
+                }
             }
-        },
+        }
         Lang::Sql => {
             let mut m = frontend::sql::lower_file(text, kind, s.dialect);
             frontend::text::extract_pairs(text, &mut m.literals, false, kind.test);
@@ -344,13 +432,19 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
         Lang::Text => frontend::text::lower(text, kind, Lang::Text),
         other => {
             if deep {
-                r.blockers.push(format!("{}: not parsed: brackets nest deeper than {MAX_NESTING} levels", c.rel));
+                r.blockers.push(format!(
+                    "{}: not parsed: brackets nest deeper than {MAX_NESTING} levels",
+                    c.rel
+                ));
             }
             frontend::text::lower(text, kind, other)
         }
     };
     if deep && lang == Lang::Rust {
-        r.blockers.push(format!("{}: not parsed: brackets nest deeper than {MAX_NESTING} levels", c.rel));
+        r.blockers.push(format!(
+            "{}: not parsed: brackets nest deeper than {MAX_NESTING} levels",
+            c.rel
+        ));
     }
     for e in model.parse_errors.drain(..) {
         r.blockers.push(format!("{}: {e}", c.rel));
@@ -368,7 +462,12 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
         let mut local = Vec::new();
         match catch_unwind(AssertUnwindSafe(|| rule.check_file(&ctx, &mut local))) {
             Ok(()) => r.findings.extend(local),
-            Err(p) => r.blockers.push(format!("{}: internal error in rule {}: {}", c.rel, rule.meta().id, panic_text(&p))),
+            Err(p) => r.blockers.push(format!(
+                "{}: internal error in rule {}: {}",
+                c.rel,
+                rule.meta().id,
+                panic_text(&p)
+            )),
         }
     }
     r.model = Some(model);

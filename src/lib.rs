@@ -34,7 +34,11 @@ use report::{Format, Report};
 /// Run `archlint check`; returns the exit code (0, 1) or an error (exit 2).
 pub fn check(args: &CheckArgs) -> Result<i32, String> {
     let start = Instant::now();
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
     for p in &paths {
         if !p.exists() {
             return Err(format!("{}: no such file or directory", p.display()));
@@ -53,7 +57,11 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         println!("{}", show_config(&config));
         return Ok(0);
     }
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     let opts = engine::Options {
         paths,
         jobs,
@@ -77,18 +85,27 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
     let roots: Vec<PathBuf> = opts.paths.clone();
     let load = |rel: &str| -> Option<String> {
         if roots.len() == 1 {
-            let base = if roots[0].is_file() { roots[0].parent().unwrap_or(Path::new(".")).to_path_buf() } else { roots[0].clone() };
+            let base = if roots[0].is_file() {
+                roots[0].parent().unwrap_or(Path::new(".")).to_path_buf()
+            } else {
+                roots[0].clone()
+            };
             std::fs::read_to_string(base.join(rel)).ok()
         } else {
             std::fs::read_to_string(rel).ok()
         }
     };
-    let color = format == Format::Text && args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = format == Format::Text
+        && args.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
     let rendered = match format {
         Format::Json => report::json::render(&report),
         Format::Text => report::text::render(&report, color, &load),
         Format::Sarif => report::sarif::render(&report, &analysis.rules),
-        Format::Github => report::github::render(&report, args.output.as_ref().and_then(|p| p.to_str())),
+        Format::Github => {
+            report::github::render(&report, args.output.as_ref().and_then(|p| p.to_str()))
+        }
     };
     match &args.output {
         Some(p) => write_atomically(p, &rendered)?,
@@ -113,8 +130,16 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
 
 /// Write to a temporary file beside `path`, then rename: never a half-written report.
 fn write_atomically(path: &Path, content: &str) -> Result<(), String> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.archlint-tmp", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into())));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.archlint-tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "report".into())
+    ));
     std::fs::write(&tmp, content).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -124,10 +149,28 @@ fn write_atomically(path: &Path, content: &str) -> Result<(), String> {
 
 fn show_config(c: &config::Config) -> String {
     let mut s = String::new();
-    s.push_str(&format!("source = {:?}\n", c.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(defaults)".into())));
-    s.push_str(&format!("select = {:?}\nignore = {:?}\nexclude = {:?}\n", c.select, c.ignore, c.exclude));
-    s.push_str(&format!("severity = {:?}\nper-path-ignores = {:?}\ndialect = {:?}\n", c.severity, c.per_path_ignores, c.dialect.unwrap_or_default()));
-    s.push_str(&format!("extra knowledge = {}\nextra secret patterns = {}", c.knowledge.is_some(), c.secrets.as_ref().map(|s| s.provider.len()).unwrap_or(0)));
+    s.push_str(&format!(
+        "source = {:?}\n",
+        c.source
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(defaults)".into())
+    ));
+    s.push_str(&format!(
+        "select = {:?}\nignore = {:?}\nexclude = {:?}\n",
+        c.select, c.ignore, c.exclude
+    ));
+    s.push_str(&format!(
+        "severity = {:?}\nper-path-ignores = {:?}\ndialect = {:?}\n",
+        c.severity,
+        c.per_path_ignores,
+        c.dialect.unwrap_or_default()
+    ));
+    s.push_str(&format!(
+        "extra knowledge = {}\nextra secret patterns = {}",
+        c.knowledge.is_some(),
+        c.secrets.as_ref().map(|s| s.provider.len()).unwrap_or(0)
+    ));
     s
 }
 
@@ -135,12 +178,24 @@ fn show_config(c: &config::Config) -> String {
 pub fn list_rules() -> String {
     rules::all()
         .iter()
-        .map(|r| format!("{:<26} {:<8} {}\n", r.meta().id, r.meta().default_severity.as_str(), r.meta().summary))
+        .map(|r| {
+            format!(
+                "{:<26} {:<8} {}\n",
+                r.meta().id,
+                r.meta().default_severity.as_str(),
+                r.meta().summary
+            )
+        })
         .collect()
 }
 
 /// `archlint explain RULE`
 pub fn explain(id: &str) -> Result<String, String> {
     let r = rules::find(id).ok_or_else(|| format!("unknown rule `{id}` (see `archlint rules`)"))?;
-    Ok(format!("# {} ({})\n\n{}\n", r.meta().id, r.meta().summary, r.meta().doc.trim_end()))
+    Ok(format!(
+        "# {} ({})\n\n{}\n",
+        r.meta().id,
+        r.meta().summary,
+        r.meta().text().trim_end()
+    ))
 }

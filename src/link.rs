@@ -56,7 +56,10 @@ impl Linked {
                 local_modules.insert(m.clone());
             }
             for c in &u.model.consts {
-                consts.entry(c.name.clone()).or_default().push((fi, c.literal));
+                consts
+                    .entry(c.name.clone())
+                    .or_default()
+                    .push((fi, c.literal));
             }
         }
         // Schema: DDL in migration order (path order), diesel's table! macros too.
@@ -102,13 +105,24 @@ impl Linked {
                     let first = segs[0];
                     let local = matches!(first, "crate" | "self" | "super" | "Self")
                         || self.local_modules.contains(first)
-                        || first.chars().next().is_some_and(|ch| ch.is_ascii_uppercase());
+                        || first
+                            .chars()
+                            .next()
+                            .is_some_and(|ch| ch.is_ascii_uppercase());
                     if !local {
                         return Vec::new();
                     }
                     let qual = segs[segs.len() - 2];
-                    let owner = if qual == "Self" { caller.and_then(|f| f.owner.as_deref()) } else { Some(qual) };
-                    if qual.chars().next().is_some_and(|ch| ch.is_ascii_uppercase()) {
+                    let owner = if qual == "Self" {
+                        caller.and_then(|f| f.owner.as_deref())
+                    } else {
+                        Some(qual)
+                    };
+                    if qual
+                        .chars()
+                        .next()
+                        .is_some_and(|ch| ch.is_ascii_uppercase())
+                    {
                         return cands
                             .iter()
                             .copied()
@@ -122,7 +136,10 @@ impl Linked {
                         return cands
                             .iter()
                             .copied()
-                            .filter(|&(f, g)| units[f].model.functions[g].owner.is_none() && units[f].model.module.iter().any(|s| s == qual))
+                            .filter(|&(f, g)| {
+                                units[f].model.functions[g].owner.is_none()
+                                    && units[f].model.module.iter().any(|s| s == qual)
+                            })
                             .collect();
                     }
                 }
@@ -133,7 +150,10 @@ impl Linked {
                     .collect()
             }
             CallKind::Method => {
-                let methods = cands.iter().copied().filter(|&(f, g)| units[f].model.functions[g].has_self);
+                let methods = cands
+                    .iter()
+                    .copied()
+                    .filter(|&(f, g)| units[f].model.functions[g].has_self);
                 let on_self = c.prev.is_none() && c.root == "self";
                 if on_self {
                     let own = caller.and_then(|f| f.owner.clone());
@@ -141,7 +161,9 @@ impl Linked {
                         .clone()
                         .filter(|&(f, g)| {
                             let fun = &units[f].model.functions[g];
-                            fun.owner == own || (fun.trait_name.is_some() && fun.trait_name == caller.and_then(|x| x.trait_name.clone()))
+                            fun.owner == own
+                                || (fun.trait_name.is_some()
+                                    && fun.trait_name == caller.and_then(|x| x.trait_name.clone()))
                         })
                         .collect();
                     if !mine.is_empty() {
@@ -150,7 +172,9 @@ impl Linked {
                 }
                 if k.common_methods.contains(&c.name) {
                     // Resolve a common name only when the receiver names the type.
-                    let recv = semantics::handle_name(if c.prev.is_none() { &c.root } else { "" }).replace('_', "").to_ascii_lowercase();
+                    let recv = semantics::handle_name(if c.prev.is_none() { &c.root } else { "" })
+                        .replace('_', "")
+                        .to_ascii_lowercase();
                     if recv.is_empty() {
                         return Vec::new();
                     }
@@ -184,8 +208,15 @@ impl Linked {
                 let me = (fi, g);
                 if !fun.cached && !c.in_cache_closure {
                     if let Some(hit) = semantics::query_at(m, id, k) {
-                        if hit.how != semantics::QueryHow::PassesHandle || self.resolve(units, fi, id, k).is_empty() {
-                            let step = Step { call: id, via: None, only_if_none: c.none_guard, write: hit.write };
+                        if hit.how != semantics::QueryHow::PassesHandle
+                            || self.resolve(units, fi, id, k).is_empty()
+                        {
+                            let step = Step {
+                                call: id,
+                                via: None,
+                                only_if_none: c.none_guard,
+                                write: hit.write,
+                            };
                             let e = self.queries.entry(me);
                             match e {
                                 std::collections::hash_map::Entry::Vacant(v) => {
@@ -193,7 +224,8 @@ impl Linked {
                                     queue.push_back(me);
                                 }
                                 std::collections::hash_map::Entry::Occupied(mut o) => {
-                                    if o.get().only_if_none.is_some() && step.only_if_none.is_none() {
+                                    if o.get().only_if_none.is_some() && step.only_if_none.is_none()
+                                    {
                                         o.insert(step);
                                     }
                                 }
@@ -201,8 +233,20 @@ impl Linked {
                         }
                     }
                 }
-                if !fun.is_async && !c.offloaded && !self.blocks.contains_key(&me) && semantics::blocking_at(m, id, k).is_some() {
-                    self.blocks.insert(me, Step { call: id, via: None, only_if_none: None, write: false });
+                if !fun.is_async
+                    && !c.offloaded
+                    && !self.blocks.contains_key(&me)
+                    && semantics::blocking_at(m, id, k).is_some()
+                {
+                    self.blocks.insert(
+                        me,
+                        Step {
+                            call: id,
+                            via: None,
+                            only_if_none: None,
+                            write: false,
+                        },
+                    );
                     bqueue.push_back(me);
                 }
                 if matches!(c.kind, CallKind::Path | CallKind::Method) {
@@ -221,7 +265,13 @@ impl Linked {
                 let m = units[f.0].model;
                 let c = &m.calls[call];
                 let fun = &m.functions[f.1];
-                if fun.cached || c.in_cache_closure || self.queries.get(&f).is_some_and(|s| s.only_if_none.is_none()) {
+                if fun.cached
+                    || c.in_cache_closure
+                    || self
+                        .queries
+                        .get(&f)
+                        .is_some_and(|s| s.only_if_none.is_none())
+                {
                     continue;
                 }
                 // The callee queries only on the None path and this call passes Some(..).
@@ -230,7 +280,15 @@ impl Linked {
                         continue;
                     }
                 }
-                self.queries.insert(f, Step { call, via: Some(g), only_if_none: c.none_guard, write: gs.write });
+                self.queries.insert(
+                    f,
+                    Step {
+                        call,
+                        via: Some(g),
+                        only_if_none: c.none_guard,
+                        write: gs.write,
+                    },
+                );
                 queue.push_back(f);
             }
         }
@@ -242,7 +300,15 @@ impl Linked {
                 if m.functions[f.1].is_async || c.offloaded || self.blocks.contains_key(&f) {
                     continue;
                 }
-                self.blocks.insert(f, Step { call, via: None.or(Some(g)), only_if_none: None, write: false });
+                self.blocks.insert(
+                    f,
+                    Step {
+                        call,
+                        via: None.or(Some(g)),
+                        only_if_none: None,
+                        write: false,
+                    },
+                );
                 bqueue.push_back(f);
             }
         }

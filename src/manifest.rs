@@ -29,7 +29,10 @@ pub fn deps(rel: &str, text: &str) -> Vec<Dep> {
                 let t = l.trim();
                 if t.starts_with('[') {
                     in_deps = t.contains("dependencies");
-                    if let Some(rest) = t.strip_prefix("[dependencies.").or_else(|| t.strip_prefix("[workspace.dependencies.")) {
+                    if let Some(rest) = t
+                        .strip_prefix("[dependencies.")
+                        .or_else(|| t.strip_prefix("[workspace.dependencies."))
+                    {
                         push(rest.trim_end_matches(']'), i, l);
                     }
                     continue;
@@ -49,7 +52,11 @@ pub fn deps(rel: &str, text: &str) -> Vec<Dep> {
                 for sec in ["dependencies", "devDependencies"] {
                     if let Some(o) = v.get(sec).and_then(|d| d.as_object()) {
                         for k in o.keys() {
-                            let (i, l) = text.lines().enumerate().find(|(_, l)| l.contains(&format!("\"{k}\""))).unwrap_or((0, ""));
+                            let (i, l) = text
+                                .lines()
+                                .enumerate()
+                                .find(|(_, l)| l.contains(&format!("\"{k}\"")))
+                                .unwrap_or((0, ""));
                             push(k, i, l);
                         }
                     }
@@ -59,8 +66,18 @@ pub fn deps(rel: &str, text: &str) -> Vec<Dep> {
         "requirements.txt" | "pyproject.toml" | "Pipfile" | "setup.py" | "setup.cfg" => {
             for (i, l) in text.lines().enumerate() {
                 let t = l.trim().trim_start_matches('"');
-                let n: String = t.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.').collect();
-                if !n.is_empty() && (name == "requirements.txt" || l.contains('"') || l.contains("==") || l.contains(">=")) {
+                let n: String = t
+                    .chars()
+                    .take_while(|c| {
+                        c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.'
+                    })
+                    .collect();
+                if !n.is_empty()
+                    && (name == "requirements.txt"
+                        || l.contains('"')
+                        || l.contains("==")
+                        || l.contains(">="))
+                {
                     push(&n, i, l);
                 }
             }

@@ -278,18 +278,30 @@ pub struct DdlFact {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DdlChange {
-    CreateTable { keys: Vec<Vec<String>> },
+    CreateTable {
+        keys: Vec<Vec<String>>,
+    },
     DropTable,
-    RenameTable { to: String },
+    RenameTable {
+        to: String,
+    },
     AddColumn(String),
     DropColumn(String),
-    RenameColumn { from: String, to: String },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
     AlterColumn(String),
     AddUnique(Vec<String>),
     DropConstraint(String),
-    CreateIndex { name: String, columns: Vec<String>, unique: bool },
+    CreateIndex {
+        name: String,
+        columns: Vec<String>,
+        unique: bool,
+    },
     DropIndex(String),
-    CreateView,
+    /// A view, with the facts of its SELECT (checked outside migrations).
+    CreateView(Option<Box<SelectFacts>>),
 }
 
 /// A `std::sync::Mutex`-style guard still alive at an `.await`.

@@ -33,7 +33,19 @@ impl Schema {
         let line = f.pos.line;
         match &f.change {
             DdlChange::CreateTable { keys } => {
+                // diesel's `table!` restates a table the migrations made: add, never replace.
+                let restated = path.ends_with(".rs") && self.tables.contains_key(&f.table);
                 let t = self.tables.entry(f.table.clone()).or_default();
+                if restated {
+                    for k in keys {
+                        if !t.keys.iter().any(|(_, x)| x == k) {
+                            t.keys
+                                .push((format!("{}_{}_key", f.table, k.join("_")), k.clone()));
+                            t.origin.push((path.to_string(), line));
+                        }
+                    }
+                    return;
+                }
                 t.keys.clear();
                 t.origin.clear();
                 for (i, k) in keys.iter().enumerate() {
@@ -73,10 +85,15 @@ impl Schema {
             }
             DdlChange::AddUnique(cols) => {
                 let t = self.tables.entry(f.table.clone()).or_default();
-                t.keys.push((format!("{}_{}_key", f.table, cols.join("_")), cols.clone()));
+                t.keys
+                    .push((format!("{}_{}_key", f.table, cols.join("_")), cols.clone()));
                 t.origin.push((path.to_string(), line));
             }
-            DdlChange::CreateIndex { name, columns, unique } => {
+            DdlChange::CreateIndex {
+                name,
+                columns,
+                unique,
+            } => {
                 if *unique {
                     let t = self.tables.entry(f.table.clone()).or_default();
                     t.keys.push((name.clone(), columns.clone()));
@@ -89,7 +106,7 @@ impl Schema {
                     retain_with(&mut t.keys, &mut t.origin, &keep);
                 }
             }
-            DdlChange::AddColumn(_) | DdlChange::AlterColumn(_) | DdlChange::CreateView => {}
+            DdlChange::AddColumn(_) | DdlChange::AlterColumn(_) | DdlChange::CreateView(_) => {}
         }
     }
 
@@ -98,7 +115,11 @@ impl Schema {
     }
 
     /// A unique key of `table` all of whose columns are in `pinned`, with where it was declared.
-    pub fn unique_key_within(&self, table: &str, pinned: &[String]) -> Option<(Vec<String>, (String, u32))> {
+    pub fn unique_key_within(
+        &self,
+        table: &str,
+        pinned: &[String],
+    ) -> Option<(Vec<String>, (String, u32))> {
         let t = self.tables.get(table)?;
         t.keys
             .iter()
@@ -139,7 +160,8 @@ mod tests {
 
     #[test]
     fn replays_migrations_with_renames_and_dropped_constraints() {
-        let m1 = facts("CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT UNIQUE, handle TEXT);");
+        let m1 =
+            facts("CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT UNIQUE, handle TEXT);");
         let m2 = facts("ALTER TABLE users RENAME COLUMN email TO mail; CREATE UNIQUE INDEX users_handle_idx ON users (handle);");
         let m3 = facts("DROP INDEX users_handle_idx; ALTER TABLE users RENAME TO accounts;");
         let all: Vec<(&str, &DdlFact)> = m1
@@ -153,12 +175,16 @@ mod tests {
         assert!(s.unique_key_within("accounts", &["id".into()]).is_some());
         assert!(s.unique_key_within("accounts", &["mail".into()]).is_some());
         assert!(s.unique_key_within("accounts", &["email".into()]).is_none());
-        assert!(s.unique_key_within("accounts", &["handle".into()]).is_none());
+        assert!(s
+            .unique_key_within("accounts", &["handle".into()])
+            .is_none());
     }
 
     #[test]
     fn dropped_unique_constraint_is_no_longer_a_key() {
-        let m1 = facts("CREATE TABLE t (id INT PRIMARY KEY, code TEXT, CONSTRAINT t_code_key UNIQUE (code));");
+        let m1 = facts(
+            "CREATE TABLE t (id INT PRIMARY KEY, code TEXT, CONSTRAINT t_code_key UNIQUE (code));",
+        );
         let m2 = facts("ALTER TABLE t DROP CONSTRAINT t_code_key;");
         let all: Vec<(&str, &DdlFact)> = m1.iter().chain(m2.iter()).map(|f| ("m.sql", f)).collect();
         let s = Schema::build(all);

@@ -69,16 +69,23 @@ pub struct SecretKnowledge {
 
 impl SecretKnowledge {
     pub fn load(extra: Option<&RawSecrets>) -> Result<SecretKnowledge, String> {
-        let mut raw: RawSecrets = toml::from_str(SECRETS_TOML).map_err(|e| format!("rules/secrets.toml: {e}"))?;
+        let mut raw: RawSecrets =
+            toml::from_str(SECRETS_TOML).map_err(|e| format!("rules/secrets.toml: {e}"))?;
         if let Some(x) = extra {
             raw.provider.extend(x.provider.iter().cloned());
             raw.never.examples.extend(x.never.examples.iter().cloned());
             raw.never.examples.extend(x.never.allow.iter().cloned());
             if let Some(p) = &x.never.placeholders {
-                raw.never.placeholders = Some(format!("(?:{})|(?:{p})", raw.never.placeholders.unwrap_or_default()));
+                raw.never.placeholders = Some(format!(
+                    "(?:{})|(?:{p})",
+                    raw.never.placeholders.unwrap_or_default()
+                ));
             }
             if let Some(p) = &x.names.secret {
-                raw.names.secret = Some(format!("(?:{})|(?:{p})", raw.names.secret.unwrap_or_default()));
+                raw.names.secret = Some(format!(
+                    "(?:{})|(?:{p})",
+                    raw.names.secret.unwrap_or_default()
+                ));
             }
         }
         let mut providers = Vec::new();
@@ -97,7 +104,9 @@ impl SecretKnowledge {
                 kw_owner.push(i);
             }
         }
-        let re = |s: &Option<String>| Regex::new(s.as_deref().unwrap_or("[^\\s\\S]")).map_err(|e| e.to_string());
+        let re = |s: &Option<String>| {
+            Regex::new(s.as_deref().unwrap_or("[^\\s\\S]")).map_err(|e| e.to_string())
+        };
         Ok(SecretKnowledge {
             providers,
             keywords: AhoCorasick::new(&kws).map_err(|e| e.to_string())?,
@@ -116,7 +125,11 @@ impl SecretKnowledge {
         for m in self.keywords.find_overlapping_iter(text) {
             seen[self.kw_owner[m.pattern().as_usize()]] = true;
         }
-        seen.iter().enumerate().filter(|(_, s)| **s).map(|(i, _)| i).collect()
+        seen.iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     pub fn is_secret_name(&self, name: &str) -> bool {
@@ -175,7 +188,10 @@ pub fn is_repetitive(v: &str) -> bool {
     if distinct.len() <= 2 {
         return true;
     }
-    let seq = b.windows(2).filter(|w| w[1] as i16 - w[0] as i16 == 1).count();
+    let seq = b
+        .windows(2)
+        .filter(|w| w[1] as i16 - w[0] as i16 == 1)
+        .count();
     seq * 10 >= (b.len() - 1) * 7
 }
 
@@ -199,21 +215,44 @@ fn classes(v: &str) -> usize {
 /// Passwords may be short and human-made; keys and tokens must look random.
 pub fn looks_like_credential(name: &str, v: &str) -> bool {
     let len = v.chars().count();
-    if len < 6 || len > 512 || v.contains(char::is_whitespace) && !v.starts_with("Bearer ") {
+    if !(6..=512).contains(&len) || v.contains(char::is_whitespace) && !v.starts_with("Bearer ") {
         return false;
     }
     // Identifiers, paths, references and templating are not credentials.
-    if v.starts_with('$') || v.starts_with('/') || v.starts_with("./") || v.starts_with("~/") || v.starts_with("file:") || v.starts_with("env:") || v.starts_with("vault:") || v.starts_with("arn:") || v.starts_with("ref+") || v.starts_with("secret/") {
+    if v.starts_with('$')
+        || v.starts_with('/')
+        || v.starts_with("./")
+        || v.starts_with("~/")
+        || v.starts_with("file:")
+        || v.starts_with("env:")
+        || v.starts_with("vault:")
+        || v.starts_with("arn:")
+        || v.starts_with("ref+")
+        || v.starts_with("secret/")
+    {
         return false;
     }
-    if is_uuid(v) || v.starts_with("data:") || v.ends_with(".pem") || v.ends_with(".key") || v.ends_with(".json") || v.ends_with(".txt") {
+    if is_uuid(v)
+        || v.starts_with("data:")
+        || v.ends_with(".pem")
+        || v.ends_with(".key")
+        || v.ends_with(".json")
+        || v.ends_with(".txt")
+    {
         return false;
     }
-    if v.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '-' || c == '.') && !v.contains('.') && v.contains(['_', '-']) {
+    if v.chars()
+        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-' || c == '.')
+        && !v.contains('.')
+        && v.contains(['_', '-'])
+    {
         // snake_case / kebab-case word lists: names of other things
         return false;
     }
-    if v.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) && v.contains('_') {
+    if v.chars()
+        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+        && v.contains('_')
+    {
         return false; // ENV_VAR_NAME
     }
     if v.contains("://") {
@@ -231,10 +270,15 @@ pub fn looks_like_credential(name: &str, v: &str) -> bool {
     if passwordish {
         return (len >= 8 && cls >= 2 && e >= 2.5) || (len >= 12 && e >= 3.0);
     }
-    if let Some(tok) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Basic ")) {
+    if let Some(tok) = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("Basic "))
+    {
         return tok.len() >= 16 && entropy(tok) >= 3.5;
     }
-    (len >= 16 && e >= 3.5 && cls >= 2) || (len >= 32 && e >= 3.0 && v.chars().all(|c| c.is_ascii_hexdigit())) || (len >= 10 && cls >= 3 && e >= 3.0)
+    (len >= 16 && e >= 3.5 && cls >= 2)
+        || (len >= 32 && e >= 3.0 && v.chars().all(|c| c.is_ascii_hexdigit()))
+        || (len >= 10 && cls >= 3 && e >= 3.0)
 }
 
 pub fn is_uuid(v: &str) -> bool {
@@ -262,8 +306,12 @@ pub fn checksum_ok(scheme: &str, token: &str) -> Option<bool> {
             let mut parts = token.split('.');
             let header = b64url_decode(parts.next()?)?;
             let payload = b64url_decode(parts.next()?)?;
-            let ok = serde_json::from_slice::<serde_json::Value>(&header).map(|v| v.get("alg").is_some()).unwrap_or(false)
-                && serde_json::from_slice::<serde_json::Value>(&payload).map(|v| v.as_object().is_some_and(|o| !o.is_empty())).unwrap_or(false);
+            let ok = serde_json::from_slice::<serde_json::Value>(&header)
+                .map(|v| v.get("alg").is_some())
+                .unwrap_or(false)
+                && serde_json::from_slice::<serde_json::Value>(&payload)
+                    .map(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+                    .unwrap_or(false);
             Some(ok)
         }
         _ => None,
@@ -339,7 +387,10 @@ mod tests {
         let body = "R4nd0mR4nd0mR4nd0mR4nd0mR4nd0m";
         let tok = format!("ghp_{body}{}", base62(crc32(body.as_bytes()), 6));
         assert_eq!(checksum_ok("github", &tok), Some(true));
-        assert_eq!(checksum_ok("github", "ghp_R4nd0mR4nd0mR4nd0mR4nd0mR4nd0m000000"), Some(false));
+        assert_eq!(
+            checksum_ok("github", "ghp_R4nd0mR4nd0mR4nd0mR4nd0mR4nd0m000000"),
+            Some(false)
+        );
     }
 
     #[test]

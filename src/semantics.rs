@@ -8,20 +8,37 @@ use crate::model::{ArgKind, Call, CallId, CallKind, FileModel, Function, SqlFact
 /// The simple name an expression reduces to: `&mut *tx` -> `tx`,
 /// `state.db.clone()` -> `db`, `ctx.pool()` -> `pool`, `&**conn` -> `conn`.
 pub fn handle_name(text: &str) -> &str {
-    let mut t = text.trim_start_matches(['&', '*', '(']);
-    if let Some(r) = t.strip_prefix("mut") {
-        t = r.trim_start_matches(['&', '*', '(']);
+    let mut t = text.trim().trim_start_matches(['&', '*', '(']);
+    if let Some(r) = t.strip_prefix("mut ") {
+        t = r.trim_start().trim_start_matches(['&', '*', '(']);
     }
-    let mut t = t.trim_end_matches([')', '?']);
     // Drop accessor suffixes that keep the handle: .clone(), .as_ref(), .get().await?
     loop {
         let before = t;
         for suffix in [
-            ".clone()", ".as_ref()", ".as_mut()", ".deref()", ".deref_mut()", ".get_ref()",
-            ".await", "?", ".unwrap()", ".inner()", ".get()", ".acquire()", ".lock()",
-            ".borrow()", ".borrow_mut()", ".as_deref()", ".get_mut()",
+            ".clone()",
+            ".as_ref()",
+            ".as_mut()",
+            ".deref()",
+            ".deref_mut()",
+            ".get_ref()",
+            ".await",
+            "?",
+            ".unwrap()",
+            ".inner()",
+            ".get()",
+            ".acquire()",
+            ".lock()",
+            ".borrow()",
+            ".borrow_mut()",
+            ".as_deref()",
+            ".get_mut()",
+            ")",
         ] {
             if let Some(r) = t.strip_suffix(suffix) {
+                if suffix == ")" && !r.ends_with('(') && r.contains('(') {
+                    continue; // a call with arguments: not an accessor
+                }
                 t = r;
             }
         }
@@ -29,8 +46,8 @@ pub fn handle_name(text: &str) -> &str {
             break;
         }
     }
-    let t = t.strip_suffix("()").unwrap_or(t);
-    t.rsplit(['.', ':']).next().unwrap_or(t)
+    let t = t.strip_suffix('(').unwrap_or(t);
+    t.rsplit(['.', ':', ' ']).next().unwrap_or(t)
 }
 
 /// Does this argument or receiver text name a database handle in `func`?
@@ -47,10 +64,17 @@ pub fn is_db_handle(text: &str, func: Option<&Function>, k: &Knowledge) -> bool 
     }
     // A parameter whose type names a handle.
     let root = text.trim_start_matches(['&', '*', '(']);
-    let root = root.strip_prefix("mut").unwrap_or(root).trim_start_matches(['&', '*']);
+    let root = root
+        .strip_prefix("mut ")
+        .unwrap_or(root)
+        .trim_start_matches(['&', '*']);
     let root = root.split(['.', '?', '(']).next().unwrap_or(root);
     if let Some(f) = func {
-        if let Some(p) = f.params.iter().find(|p| p.name == root && (root == name || text.contains(&format!("{root}.{name}")))) {
+        if let Some(p) = f
+            .params
+            .iter()
+            .find(|p| p.name == root && (root == name || text.contains(&format!("{root}.{name}"))))
+        {
             return type_names_handle(&p.ty, k);
         }
     }
@@ -96,14 +120,27 @@ pub fn query_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<QueryHit> {
     let c = &m.calls[id];
     let func = fn_of(m, c);
     if c.kind != CallKind::Method {
-        if c.kind == CallKind::Path && !c.args.is_empty() && !k.q_not_queries.contains(&c.name) && !k.q_not_queries.contains(&c.full_path()) {
+        if c.kind == CallKind::Path
+            && !c.args.is_empty()
+            && !k.q_not_queries.contains(&c.name)
+            && !k.q_not_queries.contains(&c.full_path())
+        {
             let full = m.resolve_path(&c.path);
             // A constructor's argument is SQL, not a handle.
             if !Knowledge::path_in(&full, &k.q_constructors)
-                && c.args.iter().any(|a| a.kind == ArgKind::Other && is_db_handle(&a.text, func, k))
-                && !c.path.first().is_some_and(|s| s == "Ok" || s == "Some" || s == "Err")
+                && c.args
+                    .iter()
+                    .any(|a| a.kind == ArgKind::Other && is_db_handle(&a.text, func, k))
+                && !c
+                    .path
+                    .first()
+                    .is_some_and(|s| s == "Ok" || s == "Some" || s == "Err")
             {
-                return Some(QueryHit { call: id, how: QueryHow::PassesHandle, write: is_write_name(&c.name, k) });
+                return Some(QueryHit {
+                    call: id,
+                    how: QueryHow::PassesHandle,
+                    write: is_write_name(&c.name, k),
+                });
             }
         }
         return None;
@@ -124,41 +161,76 @@ pub fn query_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<QueryHit> {
         k.q_orm_starters.contains(&bc.name)
             && (bc.kind == CallKind::Path
                 && bc.path.len() >= 2
-                && bc.path[bc.path.len() - 2].chars().next().is_some_and(|ch| ch.is_ascii_uppercase()))
+                && bc.path[bc.path.len() - 2]
+                    .chars()
+                    .next()
+                    .is_some_and(|ch| ch.is_ascii_uppercase()))
     });
-    let handle_arg = c
-        .args
-        .iter()
-        .any(|a| matches!(a.kind, ArgKind::Other | ArgKind::Path(_)) && is_db_handle(&a.text, func, k));
+    let handle_arg = c.args.iter().any(|a| {
+        matches!(a.kind, ArgKind::Other | ArgKind::Path(_)) && is_db_handle(&a.text, func, k)
+    });
     let tail = m.chain_end(id);
     let write = || {
         if let Some(s) = sql_of(m, tail) {
             return matches!(s.facts, SqlFacts::Write { .. });
         }
-        before.iter().chain(std::iter::once(&id)).any(|&b| is_write_name(&m.calls[b].name, k))
+        before
+            .iter()
+            .chain(std::iter::once(&id))
+            .any(|&b| is_write_name(&m.calls[b].name, k))
     };
-    if k.q_terminals.contains(&c.name) && (has_ctor || handle_arg || (has_starter && !c.args.is_empty())) {
-        return Some(QueryHit { call: id, how: QueryHow::Terminal, write: write() });
+    if k.q_terminals.contains(&c.name)
+        && (has_ctor || handle_arg || (has_starter && !c.args.is_empty()))
+    {
+        return Some(QueryHit {
+            call: id,
+            how: QueryHow::Terminal,
+            write: write(),
+        });
     }
     if k.q_sql_methods.contains(&c.name) && !c.args.is_empty() {
         let sql_arg = match &c.args[0].kind {
             ArgKind::Str(ix) => crate::frontend::sql::looks_like_sql(&m.literals[*ix].value),
-            ArgKind::Path(p) => p.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch == ':' || ch.is_ascii_digit()),
+            ArgKind::Path(p) => p
+                .chars()
+                .all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch == ':' || ch.is_ascii_digit()),
             _ => false,
         };
         let on_handle = pos == 0 && is_db_handle(&c.root, func, k);
         if sql_arg || on_handle {
-            return Some(QueryHit { call: id, how: QueryHow::SqlMethod, write: write() });
+            return Some(QueryHit {
+                call: id,
+                how: QueryHow::SqlMethod,
+                write: write(),
+            });
         }
     }
-    if pos == 0 && k.redis_receivers.is_match(handle_name(&c.root)) && k.redis_methods.contains(&c.name) {
-        return Some(QueryHit { call: id, how: QueryHow::Store, write: is_write_name(&c.name, k) || c.name == "set" });
+    if pos == 0
+        && k.redis_receivers.is_match(handle_name(&c.root))
+        && k.redis_methods.contains(&c.name)
+    {
+        return Some(QueryHit {
+            call: id,
+            how: QueryHow::Store,
+            write: is_write_name(&c.name, k) || c.name == "set",
+        });
     }
     if pos == 0 && is_mongo_collection(&c.root) && is_mongo_method(&c.name) {
-        return Some(QueryHit { call: id, how: QueryHow::Store, write: c.name.contains("insert") || c.name.contains("update") || c.name.contains("delete") || c.name.contains("replace") });
+        return Some(QueryHit {
+            call: id,
+            how: QueryHow::Store,
+            write: c.name.contains("insert")
+                || c.name.contains("update")
+                || c.name.contains("delete")
+                || c.name.contains("replace"),
+        });
     }
     if handle_arg && !k.q_not_queries.contains(&c.name) && !k.q_terminals.contains(&c.name) {
-        return Some(QueryHit { call: id, how: QueryHow::PassesHandle, write: is_write_name(&c.name, k) });
+        return Some(QueryHit {
+            call: id,
+            how: QueryHow::PassesHandle,
+            write: is_write_name(&c.name, k),
+        });
     }
     None
 }
@@ -171,16 +243,40 @@ fn is_mongo_collection(root: &str) -> bool {
 fn is_mongo_method(name: &str) -> bool {
     matches!(
         name,
-        "find" | "find_one" | "insert_one" | "insert_many" | "update_one" | "update_many"
-            | "delete_one" | "delete_many" | "replace_one" | "aggregate" | "count_documents"
-            | "find_one_and_update" | "find_one_and_delete" | "distinct"
+        "find"
+            | "find_one"
+            | "insert_one"
+            | "insert_many"
+            | "update_one"
+            | "update_many"
+            | "delete_one"
+            | "delete_many"
+            | "replace_one"
+            | "aggregate"
+            | "count_documents"
+            | "find_one_and_update"
+            | "find_one_and_delete"
+            | "distinct"
     )
 }
 
 pub fn is_write_name(name: &str, k: &Knowledge) -> bool {
     let n = name.to_ascii_lowercase();
     k.write_words.contains(&n)
-        || n.split('_').any(|w| matches!(w, "insert" | "update" | "delete" | "upsert" | "save" | "create" | "remove" | "store" | "write"))
+        || n.split('_').any(|w| {
+            matches!(
+                w,
+                "insert"
+                    | "update"
+                    | "delete"
+                    | "upsert"
+                    | "save"
+                    | "create"
+                    | "remove"
+                    | "store"
+                    | "write"
+            )
+        })
 }
 
 /// The first link of the chain containing `id` that runs a query.
@@ -202,22 +298,40 @@ pub fn external_chain(m: &FileModel, any: CallId, k: &Knowledge) -> Option<Exter
     let first = &m.calls[chain[0]];
     let root = handle_name(&first.root).to_string();
     let root_full = first.root.clone();
-    let payment = |extra: &str| k.payment_words.is_match(&root_full) || k.payment_words.is_match(extra);
+    let payment =
+        |extra: &str| k.payment_words.is_match(&root_full) || k.payment_words.is_match(extra);
     let mut verb: Option<&str> = None;
     for (i, &id) in chain.iter().enumerate() {
         let c = &m.calls[id];
-        let args_text: String = c.args.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(",");
+        let args_text: String = c
+            .args
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         if c.kind == CallKind::Path {
             let full = m.resolve_path(&c.path);
             if Knowledge::path_in(&full, &k.ext_paths) {
                 let write = !matches!(c.name.as_str(), "get" | "head");
-                return Some(ExternalHit { call: id, kind: "HTTP", write, payment: payment(&args_text) });
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "HTTP",
+                    write,
+                    payment: payment(&args_text),
+                });
             }
         }
         if c.kind != CallKind::Method {
             continue;
         }
-        if k.http_verbs.contains(&c.name) && (i > 0 || k.http_receivers.is_match(&root)) && !c.args.is_empty() {
+        let url_arg = c.args.first().is_some_and(|a| match &a.kind {
+            ArgKind::Str(ix) => m.literals[*ix].value.starts_with("http"),
+            _ => a.text.contains("://") || a.text.to_ascii_lowercase().contains("url"),
+        });
+        if k.http_verbs.contains(&c.name)
+            && (i > 0 || k.http_receivers.is_match(&root) || url_arg)
+            && !c.args.is_empty()
+        {
             verb = Some(match c.name.as_str() {
                 "get" => "GET",
                 "head" => "HEAD",
@@ -227,33 +341,86 @@ pub fn external_chain(m: &FileModel, any: CallId, k: &Knowledge) -> Option<Exter
         }
         if k.http_send.contains(&c.name) && c.args.is_empty() {
             if let Some(v) = verb {
-                let urls: String = chain.iter().flat_map(|&x| m.calls[x].args.iter().map(|a| a.text.clone())).collect();
-                return Some(ExternalHit { call: id, kind: "HTTP", write: v == "WRITE", payment: payment(&urls) });
+                let urls: String = chain
+                    .iter()
+                    .flat_map(|&x| m.calls[x].args.iter().map(|a| a.text.clone()))
+                    .collect();
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "HTTP",
+                    write: v == "WRITE",
+                    payment: payment(&urls),
+                });
             }
             if i > 0 && k.sdk_receivers.is_match(&root) {
                 let op = &m.calls[chain[0]].name;
-                let write = !op.starts_with("get") && !op.starts_with("list") && !op.starts_with("describe") && !op.starts_with("head");
-                return Some(ExternalHit { call: id, kind: "cloud SDK", write, payment: false });
+                let write = !op.starts_with("get")
+                    && !op.starts_with("list")
+                    && !op.starts_with("describe")
+                    && !op.starts_with("head");
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "cloud SDK",
+                    write,
+                    payment: false,
+                });
             }
         }
         if i == 0 {
             if k.redis_receivers.is_match(&root) && k.redis_methods.contains(&c.name) {
-                return Some(ExternalHit { call: id, kind: "Redis", write: !c.name.starts_with('g') && c.name != "exists" && c.name != "mget", payment: false });
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "Redis",
+                    write: !c.name.starts_with('g') && c.name != "exists" && c.name != "mget",
+                    payment: false,
+                });
             }
-            if k.broker_receivers.is_match(&root) && k.broker_methods.contains(&c.name) && !c.args.is_empty() {
-                return Some(ExternalHit { call: id, kind: "message broker", write: true, payment: false });
+            if k.broker_receivers.is_match(&root)
+                && k.broker_methods.contains(&c.name)
+                && !c.args.is_empty()
+            {
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "message broker",
+                    write: true,
+                    payment: false,
+                });
             }
-            if k.mail_receivers.is_match(&root) && k.mail_methods.contains(&c.name) && !c.args.is_empty() {
-                return Some(ExternalHit { call: id, kind: "SMTP", write: true, payment: false });
+            if k.mail_receivers.is_match(&root)
+                && k.mail_methods.contains(&c.name)
+                && !c.args.is_empty()
+            {
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "SMTP",
+                    write: true,
+                    payment: false,
+                });
             }
-            if k.store_receivers.is_match(&root) && k.store_methods.contains(&c.name) && !c.args.is_empty() {
-                let write = !matches!(c.name.as_str(), "get" | "list" | "head" | "read" | "stat" | "get_opts");
-                return Some(ExternalHit { call: id, kind: "object store", write, payment: false });
+            if k.store_receivers.is_match(&root)
+                && k.store_methods.contains(&c.name)
+                && !c.args.is_empty()
+            {
+                let write = !matches!(
+                    c.name.as_str(),
+                    "get" | "list" | "head" | "read" | "stat" | "get_opts"
+                );
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "object store",
+                    write,
+                    payment: false,
+                });
             }
         }
         if let Some(q) = query_at(m, id, k) {
             if q.how != QueryHow::PassesHandle {
-                return Some(ExternalHit { call: id, kind: "database", write: q.write, payment: false });
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "database",
+                    write: q.write,
+                    payment: false,
+                });
             }
         }
     }
@@ -273,7 +440,9 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
             if c.path.len() < 2 && !m.imports.iter().any(|i| i.alias == c.path[0]) {
                 return None;
             }
-            if k.blocking_paths.iter().any(|p| path_matches(&full, p) || (p.ends_with("::") && full.starts_with(p.as_str()))) {
+            if k.blocking_paths.iter().any(|p| {
+                path_matches(&full, p) || (p.ends_with("::") && full.starts_with(p.as_str()))
+            }) {
                 if full.starts_with("std::process::Command") {
                     return None; // blocks only when waited on: see the method below
                 }
@@ -292,7 +461,9 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
             if k.process_waits.contains(&c.name) && c.args.is_empty() {
                 let cmd = chain.iter().any(|&x| {
                     let xc = &m.calls[x];
-                    xc.kind == CallKind::Path && m.resolve_path(&xc.path).starts_with("std::process::Command")
+                    xc.kind == CallKind::Path
+                        && m.resolve_path(&xc.path)
+                            .starts_with("std::process::Command")
                 });
                 if cmd {
                     return Some(format!("std::process::Command::{}", c.name));
@@ -303,18 +474,35 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
                     return Some(c.name.clone());
                 }
                 // hash_password / verify_password: argon2 and password-hash.
-                let argon = m.imports.iter().any(|i| i.path.starts_with("argon2") || i.path.starts_with("password_hash") || i.path.starts_with("scrypt") || i.path.starts_with("pbkdf2"));
+                let argon = m.imports.iter().any(|i| {
+                    i.path.starts_with("argon2")
+                        || i.path.starts_with("password_hash")
+                        || i.path.starts_with("scrypt")
+                        || i.path.starts_with("pbkdf2")
+                });
                 if argon {
                     return Some(format!("{} (password hashing)", c.name));
                 }
             }
             if k.path_probes.contains(&c.name) && c.args.is_empty() {
-                let recv = if c.prev.is_none() { first.root.clone() } else { m.calls[c.prev.unwrap()].name.clone() + &first.root };
+                let recv = match c.prev {
+                    None => first.root.clone(),
+                    Some(p) => m.calls[p].name.clone() + &first.root,
+                };
                 let from_path_new = chain.iter().any(|&x| {
                     let xc = &m.calls[x];
-                    xc.kind == CallKind::Path && (xc.full_path().ends_with("Path::new") || xc.full_path().ends_with("PathBuf::from"))
+                    xc.kind == CallKind::Path
+                        && (xc.full_path().ends_with("Path::new")
+                            || xc.full_path().ends_with("PathBuf::from"))
                 });
-                if from_path_new || k.path_receivers.is_match(handle_name(&recv)) {
+                let typed_path = c.prev.is_none()
+                    && c.func.is_some_and(|f| {
+                        m.functions[f].params.iter().any(|p| {
+                            p.name == first.root
+                                && (p.ty.contains("Path") || p.ty.contains("PathBuf"))
+                        })
+                    });
+                if from_path_new || typed_path || k.path_receivers.is_match(handle_name(&recv)) {
                     return Some(format!("Path::{}", c.name));
                 }
             }
@@ -327,7 +515,9 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
 /// Is this call one that moves a closure off the executor?
 pub fn is_offload(m: &FileModel, c: &Call, k: &Knowledge) -> bool {
     let full = m.resolve_path(&c.path);
-    k.offload_calls.iter().any(|p| path_matches(&full, p) || p == &c.name)
+    k.offload_calls
+        .iter()
+        .any(|p| path_matches(&full, p) || p == &c.name)
 }
 
 #[cfg(test)]
@@ -336,7 +526,8 @@ mod tests {
 
     #[test]
     fn handle_names_reduce_expressions() {
-        assert_eq!(handle_name("&mut*tx"), "tx");
+        assert_eq!(handle_name("&mut *tx"), "tx");
+        assert_eq!(handle_name("&mutex_pool"), "mutex_pool");
         assert_eq!(handle_name("&state.db"), "db");
         assert_eq!(handle_name("ctx.pool()"), "pool");
         assert_eq!(handle_name("&**conn"), "conn");

@@ -10,15 +10,38 @@ use std::process::Command;
 
 fn expected(dir: &Path, rule: &str) -> BTreeSet<(String, u32)> {
     let mut out = BTreeSet::new();
+    // Formats without comments (JSON, key files) list their lines in expected.txt.
+    if let Ok(list) = std::fs::read_to_string(dir.join("expected.txt")) {
+        for l in list
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let (p, n) = l.trim().rsplit_once(':').expect("path:line");
+            out.insert((p.to_string(), n.parse().unwrap()));
+        }
+    }
     let marker = format!("expect: {rule}");
     for entry in walk(dir) {
+        if entry.file_name().is_some_and(|n| n == "expected.txt") {
+            continue;
+        }
         let text = std::fs::read_to_string(&entry).unwrap_or_default();
-        let rel = entry.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = entry
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         for (i, line) in text.lines().enumerate() {
             if let Some(pos) = line.find(&marker) {
                 let before = line[..pos].trim();
-                let comment_only = before.trim_start_matches(['/', '#', '-', ' ', '*']).is_empty();
-                let n = if comment_only { i as u32 + 2 } else { i as u32 + 1 };
+                let comment_only = before
+                    .trim_start_matches(['/', '#', '-', ' ', '*'])
+                    .is_empty();
+                let n = if comment_only {
+                    i as u32 + 2
+                } else {
+                    i as u32 + 1
+                };
                 out.insert((rel.clone(), n));
             }
         }
@@ -50,15 +73,25 @@ fn actual(dir: &Path, rule: &str) -> (BTreeSet<(String, u32)>, serde_json::Value
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["path"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap() as u32))
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap() as u32,
+            )
+        })
         .collect();
     (found, report)
 }
 
 fn check_rule(rule: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fixtures").join(rule);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/fixtures")
+        .join(rule);
     let want = expected(&dir, rule);
-    assert!(!want.is_empty(), "fixture for {rule} has no expected findings");
+    assert!(
+        !want.is_empty(),
+        "fixture for {rule} has no expected findings"
+    );
     let (got, report) = actual(&dir, rule);
     let missed: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
@@ -68,7 +101,11 @@ fn check_rule(rule: &str) {
         .iter()
         .map(|f| format!("{}:{}: {}", f["path"], f["line"], f["message"]))
         .collect();
-    assert!(missed.is_empty() && extra.is_empty(), "{rule}: missed {missed:?}, unexpected {extra:?}\nall findings:\n{}", details.join("\n"));
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "{rule}: missed {missed:?}, unexpected {extra:?}\nall findings:\n{}",
+        details.join("\n")
+    );
 }
 
 #[test]

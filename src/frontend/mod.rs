@@ -10,7 +10,10 @@ use crate::model::{Lang, PathKind};
 /// The language of a file, from its name.
 pub fn lang_of(path: &str) -> Lang {
     let name = path.rsplit('/').next().unwrap_or(path);
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "rs" => Lang::Rust,
         "sql" => Lang::Sql,
@@ -24,14 +27,72 @@ pub fn lang_of(path: &str) -> Lang {
 
 /// Extensions of files that are never text worth reading (skipped silently).
 pub fn is_known_binary(path: &str) -> bool {
-    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     matches!(
         ext.as_str(),
-        "png" | "jpg" | "jpeg" | "gif" | "ico" | "webp" | "bmp" | "tiff" | "psd" | "pdf" | "zip" | "gz" | "tgz"
-            | "bz2" | "xz" | "zst" | "7z" | "tar" | "jar" | "war" | "class" | "woff" | "woff2" | "ttf" | "otf"
-            | "eot" | "mp3" | "mp4" | "mov" | "avi" | "webm" | "wav" | "ogg" | "flac" | "wasm" | "so" | "dylib"
-            | "dll" | "exe" | "o" | "a" | "lib" | "pyc" | "rlib" | "rmeta" | "db" | "sqlite" | "sqlite3" | "parquet"
-            | "avro" | "pb" | "bin" | "dat" | "der" | "p12" | "pfx" | "keystore" | "jks" | "heic" | "svgz"
+        "png"
+            | "jpg"
+            | "jpeg"
+            | "gif"
+            | "ico"
+            | "webp"
+            | "bmp"
+            | "tiff"
+            | "psd"
+            | "pdf"
+            | "zip"
+            | "gz"
+            | "tgz"
+            | "bz2"
+            | "xz"
+            | "zst"
+            | "7z"
+            | "tar"
+            | "jar"
+            | "war"
+            | "class"
+            | "woff"
+            | "woff2"
+            | "ttf"
+            | "otf"
+            | "eot"
+            | "mp3"
+            | "mp4"
+            | "mov"
+            | "avi"
+            | "webm"
+            | "wav"
+            | "ogg"
+            | "flac"
+            | "wasm"
+            | "so"
+            | "dylib"
+            | "dll"
+            | "exe"
+            | "o"
+            | "a"
+            | "lib"
+            | "pyc"
+            | "rlib"
+            | "rmeta"
+            | "db"
+            | "sqlite"
+            | "sqlite3"
+            | "parquet"
+            | "avro"
+            | "pb"
+            | "bin"
+            | "dat"
+            | "der"
+            | "p12"
+            | "pfx"
+            | "keystore"
+            | "jks"
+            | "heic"
+            | "svgz"
     )
 }
 
@@ -41,8 +102,24 @@ pub fn path_kind(rel: &str) -> PathKind {
     let segs: Vec<&str> = lower.split('/').collect();
     let name = *segs.last().unwrap_or(&"");
     let dirs = &segs[..segs.len().saturating_sub(1)];
-    let test = dirs.iter().any(|d| matches!(*d, "tests" | "test" | "benches" | "examples" | "fixtures" | "testdata" | "test_data" | "__tests__" | "spec" | "mocks" | "__mocks__" | "testing" | "e2e"))
-        || name == "build.rs"
+    let test = dirs.iter().any(|d| {
+        matches!(
+            *d,
+            "tests"
+                | "test"
+                | "benches"
+                | "examples"
+                | "fixtures"
+                | "testdata"
+                | "test_data"
+                | "__tests__"
+                | "spec"
+                | "mocks"
+                | "__mocks__"
+                | "testing"
+                | "e2e"
+        )
+    }) || name == "build.rs"
         || name.ends_with("_test.go")
         || name.ends_with("_test.rs")
         || name.starts_with("test_") && name.ends_with(".py")
@@ -60,14 +137,26 @@ pub fn path_kind(rel: &str) -> PathKind {
         || name.ends_with(".md")
         || name.ends_with(".rst")
         || name.ends_with(".adoc")
-        || dirs.iter().any(|d| matches!(*d, "docs" | "doc" | "documentation" | "example" | "samples"));
-    let migration = dirs.iter().any(|d| d.contains("migration") || *d == "migrate" || *d == "schema" || *d == "alembic" || *d == "flyway" || *d == "liquibase")
-        || name == "schema.sql"
+        || dirs
+            .iter()
+            .any(|d| matches!(*d, "docs" | "doc" | "documentation" | "example" | "samples"));
+    let migration = dirs.iter().any(|d| {
+        d.contains("migration")
+            || *d == "migrate"
+            || *d == "schema"
+            || *d == "alembic"
+            || *d == "flyway"
+            || *d == "liquibase"
+    }) || name == "schema.sql"
         || name.ends_with(".up.sql")
         || name.ends_with(".down.sql")
         || name.ends_with("_up.sql")
         || name.ends_with("_down.sql");
-    PathKind { test, example, migration }
+    PathKind {
+        test,
+        example,
+        migration,
+    }
 }
 
 /// Module path of a Rust file, for resolving `module::function` calls.
@@ -77,7 +166,10 @@ pub fn rust_module(rel: &str) -> Vec<String> {
     if let Some(p) = segs.iter().position(|s| s == "src") {
         segs.drain(..=p);
     }
-    if matches!(segs.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        segs.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         segs.pop();
     }
     segs

@@ -13,8 +13,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{
-    Attribute, Block, Expr, ExprClosure, ExprMethodCall, FnArg, ImplItem, Item, Lit, Local,
-    Macro, Pat, Stmt, Token, UseTree,
+    Attribute, Block, Expr, ExprClosure, ExprMethodCall, FnArg, ImplItem, Item, Lit, Local, Macro,
+    Pat, Stmt, Token, UseTree,
 };
 
 use crate::frontend::sql;
@@ -104,8 +104,13 @@ fn span_of(s: PmSpan) -> Span {
 fn text_of<T: ToTokens>(t: &T) -> String {
     let mut s = String::new();
     for tt in t.to_token_stream() {
-        let part = tt.to_string();
-        s.push_str(&part.replace(' ', ""));
+        let part = tt.to_string().replace(' ', "");
+        // Keep a space between two words (`&mut conn`, `move |x|`), none elsewhere.
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if word(s.chars().last()) && word(part.chars().next()) {
+            s.push(' ');
+        }
+        s.push_str(&part);
         if s.len() > 160 {
             s.truncate(160);
             break;
@@ -117,7 +122,11 @@ fn text_of<T: ToTokens>(t: &T) -> String {
 fn is_test_attr(attrs: &[Attribute]) -> bool {
     attrs.iter().any(|a| {
         let p = a.path();
-        let last = p.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let last = p
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         if last == "test" || last == "rstest" || last == "bench" || last == "quickcheck" {
             return true;
         }
@@ -159,7 +168,12 @@ fn literal_in(e: &Expr) -> Option<&Lit> {
                 let s: Vec<&str> = segs.iter().map(String::as_str).collect();
                 if matches!(
                     s.as_slice(),
-                    ["String", "from"] | ["Some"] | ["Secret", "new"] | ["SecretString", "new"] | ["SecretString", "from"] | ["Cow", "Borrowed"]
+                    ["String", "from"]
+                        | ["Some"]
+                        | ["Secret", "new"]
+                        | ["SecretString", "new"]
+                        | ["SecretString", "from"]
+                        | ["Cow", "Borrowed"]
                 ) {
                     return literal_in(&c.args[0]);
                 }
@@ -182,15 +196,16 @@ fn lit_value(l: &Lit) -> Option<String> {
 fn raw_content_offset(l: &Lit, value: &str, idx: &LineIndex) -> Option<usize> {
     let tok = l.to_token_stream().to_string();
     let start = idx.offset(pos_of(l.span().start()));
-    let (prefix, suffix) = if let Some(rest) = tok.strip_prefix("br").or_else(|| tok.strip_prefix('r')) {
-        let hashes = rest.chars().take_while(|c| *c == '#').count();
-        let p = tok.len() - rest.len() + hashes + 1;
-        (p, hashes + 1)
-    } else if tok.starts_with("b\"") {
-        (2, 1)
-    } else {
-        (1, 1)
-    };
+    let (prefix, suffix) =
+        if let Some(rest) = tok.strip_prefix("br").or_else(|| tok.strip_prefix('r')) {
+            let hashes = rest.chars().take_while(|c| *c == '#').count();
+            let p = tok.len() - rest.len() + hashes + 1;
+            (p, hashes + 1)
+        } else if tok.starts_with("b\"") {
+            (2, 1)
+        } else {
+            (1, 1)
+        };
     if tok.len() < prefix + suffix {
         return None;
     }
@@ -216,7 +231,11 @@ impl<'a> Lower<'a> {
         let value = lit_value(l)?;
         let span = span_of(l.span());
         if !self.seen_lits.insert(span.start) {
-            return self.m.literals.iter().position(|x| x.span.start == span.start);
+            return self
+                .m
+                .literals
+                .iter()
+                .position(|x| x.span.start == span.start);
         }
         let name = self
             .named
@@ -383,7 +402,9 @@ impl<'a> Lower<'a> {
             let end = pos_of(outer.span().end());
             let span = Span::new(chain_start, end);
             let id = match link {
-                Link::Method(m) => self.new_call(CallKind::Method, m.method.to_string(), Vec::new(), span),
+                Link::Method(m) => {
+                    self.new_call(CallKind::Method, m.method.to_string(), Vec::new(), span)
+                }
                 Link::Call(c) => {
                     let (name, path) = match &*c.func {
                         Expr::Path(p) => {
@@ -396,7 +417,12 @@ impl<'a> Lower<'a> {
                 }
                 Link::Macro(mac) => {
                     let segs = path_segments(&mac.path);
-                    self.new_call(CallKind::Macro, segs.last().cloned().unwrap_or_default(), segs, span)
+                    self.new_call(
+                        CallKind::Macro,
+                        segs.last().cloned().unwrap_or_default(),
+                        segs,
+                        span,
+                    )
                 }
             };
             let c = &mut self.m.calls[id];
@@ -434,16 +460,24 @@ impl<'a> Lower<'a> {
             let per_element = iter_source
                 && matches!(link, Link::Method(_))
                 && self.k.per_element_adaptors.contains(&name);
-            let offload = self
-                .k
-                .offload_calls
-                .iter()
-                .any(|p| crate::knowledge::path_matches(&full, p) || (p.as_str() == name && matches!(link, Link::Method(_))));
+            let offload = self.k.offload_calls.iter().any(|p| {
+                crate::knowledge::path_matches(&full, p)
+                    || (p.as_str() == name && matches!(link, Link::Method(_)))
+            });
             let cache = self.k.cache_methods.contains(&name);
             match link {
                 Link::Method(m) => {
                     let args: Vec<&Expr> = m.args.iter().collect();
-                    self.lower_args(id, &name, &args, per_element, batched, offload, cache, m.span());
+                    self.lower_args(
+                        id,
+                        &name,
+                        &args,
+                        per_element,
+                        batched,
+                        offload,
+                        cache,
+                        m.span(),
+                    );
                 }
                 Link::Call(c) => {
                     if !matches!(&*c.func, Expr::Path(_)) {
@@ -453,7 +487,9 @@ impl<'a> Lower<'a> {
                     self.lower_args(id, &name, &args, false, false, offload, cache, c.span());
                 }
                 Link::Macro(mac) => {
-                    if let Ok(args) = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+                    if let Ok(args) =
+                        mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+                    {
                         let args: Vec<&Expr> = args.iter().collect();
                         self.lower_args(id, &name, &args, false, false, offload, cache, mac.span());
                     } else if name == "table" {
@@ -517,12 +553,19 @@ impl<'a> Lower<'a> {
     /// diesel's `table! { users (id) { ... } }`: the primary key for the schema.
     fn diesel_table(&mut self, mac: &Macro) {
         let toks = mac.tokens.to_string();
-        let re = regex::Regex::new(r"^\s*(?:[\w:]+\s*\.\s*)?(\w+)\s*(?:\(([^)]*)\))?\s*\{").unwrap();
+        let re =
+            regex::Regex::new(r"^\s*(?:[\w:]+\s*\.\s*)?(\w+)\s*(?:\(([^)]*)\))?\s*\{").unwrap();
         if let Some(c) = re.captures(&toks) {
             let table = c[1].to_string();
             let keys: Vec<String> = c
                 .get(2)
-                .map(|k| k.as_str().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .map(|k| {
+                    k.as_str()
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_else(|| vec!["id".to_string()]);
             let pos = pos_of(mac.span().start());
             self.m.sql.push(SqlStmt {
@@ -555,7 +598,12 @@ impl<'a> Lower<'a> {
         self.asyncs.pop();
     }
 
-    fn lower_sig(&mut self, sig: &syn::Signature, attrs: &[Attribute], is_test: bool) -> (Function, Vec<String>) {
+    fn lower_sig(
+        &mut self,
+        sig: &syn::Signature,
+        attrs: &[Attribute],
+        is_test: bool,
+    ) -> (Function, Vec<String>) {
         let (owner, trait_name) = self.owners.last().cloned().unwrap_or((None, None));
         let mut params = Vec::new();
         let mut has_self = false;
@@ -572,12 +620,32 @@ impl<'a> Lower<'a> {
             }
         }
         let handler_like = params.iter().any(|p| {
-            ["State<", "Json<", "Path<", "Query<", "Form<", "web::Data<", "Data<", "Extension<", "web::Json<", "web::Path<", "HttpRequest"]
-                .iter()
-                .any(|x| p.ty.starts_with(x) || p.ty.contains(&format!("::{x}")))
+            [
+                "State<",
+                "Json<",
+                "Path<",
+                "Query<",
+                "Form<",
+                "web::Data<",
+                "Data<",
+                "Extension<",
+                "web::Json<",
+                "web::Path<",
+                "HttpRequest",
+            ]
+            .iter()
+            .any(|x| p.ty.starts_with(x) || p.ty.contains(&format!("::{x}")))
         }) || attrs.iter().any(|a| {
-            let l = a.path().segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-            matches!(l.as_str(), "get" | "post" | "put" | "patch" | "delete" | "route" | "handler")
+            let l = a
+                .path()
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            matches!(
+                l.as_str(),
+                "get" | "post" | "put" | "patch" | "delete" | "route" | "handler"
+            )
         });
         let names = params.iter().map(|p| p.name.clone()).collect();
         (
@@ -599,13 +667,22 @@ impl<'a> Lower<'a> {
 
     fn route_attrs(&mut self, attrs: &[Attribute], handler: &str) {
         for a in attrs {
-            let last = a.path().segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+            let last = a
+                .path()
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
             let method = match last.as_str() {
-                "get" | "post" | "put" | "patch" | "delete" | "head" | "options" => last.to_uppercase(),
+                "get" | "post" | "put" | "patch" | "delete" | "head" | "options" => {
+                    last.to_uppercase()
+                }
                 _ => continue,
             };
             if let syn::Meta::List(list) = &a.meta {
-                if let Ok(args) = list.parse_args_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+                if let Ok(args) =
+                    list.parse_args_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+                {
                     if let Some(Lit::Str(s)) = args.first().and_then(literal_in) {
                         let framework = if a.path().segments.len() > 1 {
                             a.path().segments[0].ident.to_string()
@@ -637,7 +714,10 @@ impl<'a> Lower<'a> {
         let k = self.k;
         let cached = self.m.calls.iter().any(|c| {
             c.func == Some(id)
-                && (k.cache_methods.contains(&c.name) || (k.cache_receivers.is_match(&c.root) && c.prev.is_none() && matches!(c.name.as_str(), "get" | "get_if_present" | "contains_key")))
+                && (k.cache_methods.contains(&c.name)
+                    || (k.cache_receivers.is_match(&c.root)
+                        && c.prev.is_none()
+                        && matches!(c.name.as_str(), "get" | "get_if_present" | "contains_key")))
         });
         self.m.functions[id].cached = cached;
         self.leave_fn();
@@ -650,7 +730,15 @@ impl<'a> Lower<'a> {
             match e {
                 Expr::Reference(r) => e = &r.expr,
                 Expr::Paren(p) => e = &p.expr,
-                Expr::MethodCall(m) if m.args.is_empty() && matches!(m.method.to_string().as_str(), "as_ref" | "clone" | "take" | "as_deref" | "cloned") => e = &m.receiver,
+                Expr::MethodCall(m)
+                    if m.args.is_empty()
+                        && matches!(
+                            m.method.to_string().as_str(),
+                            "as_ref" | "clone" | "take" | "as_deref" | "cloned"
+                        ) =>
+                {
+                    e = &m.receiver
+                }
                 _ => break,
             }
         }
@@ -664,7 +752,11 @@ impl<'a> Lower<'a> {
     fn block_terminates(b: &Block) -> bool {
         b.stmts.iter().any(|s| match s {
             Stmt::Expr(Expr::Return(_) | Expr::Break(_), _) => true,
-            Stmt::Expr(Expr::Macro(m), _) => m.mac.path.is_ident("bail") || m.mac.path.is_ident("panic") || m.mac.path.is_ident("unreachable"),
+            Stmt::Expr(Expr::Macro(m), _) => {
+                m.mac.path.is_ident("bail")
+                    || m.mac.path.is_ident("panic")
+                    || m.mac.path.is_ident("unreachable")
+            }
             Stmt::Macro(m) => m.mac.path.is_ident("bail") || m.mac.path.is_ident("panic"),
             _ => false,
         })
@@ -696,7 +788,9 @@ impl<'a> Lower<'a> {
             Expr::Path(p) => {
                 let is_const = p.path.get_ident().map(|i| {
                     let s = i.to_string();
-                    s.len() > 1 && s.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                    s.len() > 1
+                        && s.chars()
+                            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
                 });
                 (!is_const.unwrap_or(false), false)
             }
@@ -718,7 +812,14 @@ impl<'a> Lower<'a> {
         }
     }
 
-    fn push_loop(&mut self, kind: LoopKind, per_element: bool, batched: bool, over: String, span: Span) {
+    fn push_loop(
+        &mut self,
+        kind: LoopKind,
+        per_element: bool,
+        batched: bool,
+        over: String,
+        span: Span,
+    ) {
         self.m.loops.push(Loop {
             kind,
             per_element,
@@ -752,17 +853,27 @@ impl<'a> Lower<'a> {
                     }
                 }
             }
-            if let Stmt::Local(Local { pat: Pat::Ident(pi), init: Some(init), .. }) = stmt {
+            if let Stmt::Local(Local {
+                pat: Pat::Ident(pi),
+                init: Some(init),
+                ..
+            }) = stmt
+            {
                 let tail_ok = |c: &Call| c.next.is_none();
                 let guard = (calls_before..calls_after).find(|&i| {
                     let c = &self.m.calls[i];
-                    if !matches!(c.name.as_str(), "lock" | "read" | "write") || !c.args.is_empty() || c.awaited {
+                    if !matches!(c.name.as_str(), "lock" | "read" | "write")
+                        || !c.args.is_empty()
+                        || c.awaited
+                    {
                         return false;
                     }
                     match c.next {
                         Some(n) => {
                             let nc = &self.m.calls[n];
-                            matches!(nc.name.as_str(), "unwrap" | "expect") && tail_ok(nc) && !nc.awaited
+                            matches!(nc.name.as_str(), "unwrap" | "expect")
+                                && tail_ok(nc)
+                                && !nc.awaited
                         }
                         None => c.name == "lock" && tail_ok(c),
                     }
@@ -826,18 +937,27 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                     let name = n.ident.to_string();
                     if name == "self" {
                         if let Some(last) = prefix.last() {
-                            out.push(Import { alias: last.clone(), path: prefix.join("::") });
+                            out.push(Import {
+                                alias: last.clone(),
+                                path: prefix.join("::"),
+                            });
                         }
                     } else {
                         let mut p = prefix.clone();
                         p.push(name.clone());
-                        out.push(Import { alias: name, path: p.join("::") });
+                        out.push(Import {
+                            alias: name,
+                            path: p.join("::"),
+                        });
                     }
                 }
                 UseTree::Rename(r) => {
                     let mut p = prefix.clone();
                     p.push(r.ident.to_string());
-                    out.push(Import { alias: r.rename.to_string(), path: p.join("::") });
+                    out.push(Import {
+                        alias: r.rename.to_string(),
+                        path: p.join("::"),
+                    });
                 }
                 UseTree::Glob(_) => {}
                 UseTree::Group(g) => {
@@ -883,8 +1003,16 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                     self.name_literal(c.ident.to_string(), &c.expr);
                     self.visit_expr(&c.expr);
                     if let Some(l) = literal_in(&c.expr) {
-                        if let Some(ix) = self.m.literals.iter().position(|x| x.span.start == pos_of(l.span().start())) {
-                            self.m.consts.push(ConstStr { name: c.ident.to_string(), literal: ix });
+                        if let Some(ix) = self
+                            .m
+                            .literals
+                            .iter()
+                            .position(|x| x.span.start == pos_of(l.span().start()))
+                        {
+                            self.m.consts.push(ConstStr {
+                                name: c.ident.to_string(),
+                                literal: ix,
+                            });
                         }
                     }
                 }
@@ -896,7 +1024,8 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
-        self.owners.push((Some(t.ident.to_string()), Some(t.ident.to_string())));
+        self.owners
+            .push((Some(t.ident.to_string()), Some(t.ident.to_string())));
         for item in &t.items {
             if let syn::TraitItem::Fn(f) = item {
                 if let Some(block) = &f.default {
@@ -913,8 +1042,16 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
         self.name_literal(c.ident.to_string(), &c.expr);
         self.visit_expr(&c.expr);
         if let Some(l) = literal_in(&c.expr) {
-            if let Some(ix) = self.m.literals.iter().position(|x| x.span.start == pos_of(l.span().start())) {
-                self.m.consts.push(ConstStr { name: c.ident.to_string(), literal: ix });
+            if let Some(ix) = self
+                .m
+                .literals
+                .iter()
+                .position(|x| x.span.start == pos_of(l.span().start()))
+            {
+                self.m.consts.push(ConstStr {
+                    name: c.ident.to_string(),
+                    literal: ix,
+                });
             }
         }
     }
@@ -923,17 +1060,34 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
         self.name_literal(s.ident.to_string(), &s.expr);
         self.visit_expr(&s.expr);
         if let Some(l) = literal_in(&s.expr) {
-            if let Some(ix) = self.m.literals.iter().position(|x| x.span.start == pos_of(l.span().start())) {
-                self.m.consts.push(ConstStr { name: s.ident.to_string(), literal: ix });
+            if let Some(ix) = self
+                .m
+                .literals
+                .iter()
+                .position(|x| x.span.start == pos_of(l.span().start()))
+            {
+                self.m.consts.push(ConstStr {
+                    name: s.ident.to_string(),
+                    literal: ix,
+                });
             }
         }
     }
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
-        let name = m.mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let name = m
+            .mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         if name == "table" {
             self.diesel_table(&m.mac);
-        } else if let Ok(args) = m.mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+        } else if let Ok(args) = m
+            .mac
+            .parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+        {
             for a in &args {
                 self.visit_expr(a);
             }
@@ -971,12 +1125,18 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                 }
                 Stmt::Expr(e, semi) => {
                     match e {
-                        Expr::Assign(a) if matches!(&*a.left, Expr::Infer(_)) || text_of(&a.left) == "_" => {
+                        Expr::Assign(a)
+                            if matches!(&*a.left, Expr::Infer(_)) || text_of(&a.left) == "_" =>
+                        {
                             self.pending_usage = Some(Usage::LetUnderscore);
                             self.visit_expr(&a.right);
                         }
                         _ => {
-                            self.pending_usage = Some(if semi.is_some() { Usage::Discarded } else { Usage::Used });
+                            self.pending_usage = Some(if semi.is_some() {
+                                Usage::Discarded
+                            } else {
+                                Usage::Used
+                            });
                             self.visit_expr(e);
                         }
                     }
@@ -984,7 +1144,10 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                 }
                 Stmt::Item(i) => self.visit_item(i),
                 Stmt::Macro(m) => {
-                    let em = syn::ExprMacro { attrs: m.attrs.clone(), mac: m.mac.clone() };
+                    let em = syn::ExprMacro {
+                        attrs: m.attrs.clone(),
+                        mac: m.mac.clone(),
+                    };
                     self.pending_usage = Some(Usage::Discarded);
                     self.visit_expr(&Expr::Macro(em));
                     self.pending_usage = None;
@@ -999,7 +1162,11 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
 
     fn visit_expr(&mut self, e: &'ast Expr) {
         match e {
-            Expr::MethodCall(_) | Expr::Call(_) | Expr::Macro(_) | Expr::Await(_) | Expr::Try(_) => {
+            Expr::MethodCall(_)
+            | Expr::Call(_)
+            | Expr::Macro(_)
+            | Expr::Await(_)
+            | Expr::Try(_) => {
                 if !self.lower_chain(e) {
                     self.pending_usage = None;
                     visit::visit_expr(self, e);
@@ -1019,8 +1186,17 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
         self.visit_expr(&f.expr);
         let (per_element, batched) = self.loop_over(&f.expr);
-        let header = Span::new(pos_of(f.for_token.span.start()), pos_of(f.expr.span().end()));
-        self.push_loop(LoopKind::For, per_element, batched, text_of(&f.expr), header);
+        let header = Span::new(
+            pos_of(f.for_token.span.start()),
+            pos_of(f.expr.span().end()),
+        );
+        self.push_loop(
+            LoopKind::For,
+            per_element,
+            batched,
+            text_of(&f.expr),
+            header,
+        );
         self.visit_block(&f.body);
         self.loops.pop();
     }
@@ -1046,7 +1222,10 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
             }
             other => text_of(other).contains(".len()"),
         };
-        let header = Span::new(pos_of(w.while_token.span.start()), pos_of(w.cond.span().end()));
+        let header = Span::new(
+            pos_of(w.while_token.span.start()),
+            pos_of(w.cond.span().end()),
+        );
         let over = match &*w.cond {
             Expr::Let(l) => text_of(&l.expr),
             other => text_of(other),
@@ -1058,7 +1237,9 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
 
     fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
         let body = text_of(&l.body);
-        let per_element = body.contains(".next().await") || body.contains(".try_next().await") || body.contains(".pop_front()");
+        let per_element = body.contains(".next().await")
+            || body.contains(".try_next().await")
+            || body.contains(".pop_front()");
         let header = span_of(l.loop_token.span);
         self.push_loop(LoopKind::Loop, per_element, false, String::new(), header);
         self.visit_block(&l.body);
@@ -1102,7 +1283,8 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
         self.visit_expr(&m.expr);
         let param = self.param_index(&m.expr);
         for arm in &m.arms {
-            let none_arm = matches!(&arm.pat, Pat::Ident(i) if i.ident == "None") || matches!(&arm.pat, Pat::Path(p) if p.path.is_ident("None"));
+            let none_arm = matches!(&arm.pat, Pat::Ident(i) if i.ident == "None")
+                || matches!(&arm.pat, Pat::Path(p) if p.path.is_ident("None"));
             let saved = self.none_guard;
             if none_arm && param.is_some() {
                 self.none_guard = param;
@@ -1110,7 +1292,8 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
             if let Some((_, g)) = &arm.guard {
                 self.visit_expr(g);
             }
-            let terminates = !self.loops.is_empty() && matches!(&*arm.body, Expr::Return(_) | Expr::Break(_));
+            let terminates =
+                !self.loops.is_empty() && matches!(&*arm.body, Expr::Return(_) | Expr::Break(_));
             if terminates {
                 self.exit_marks.push(self.loops.len());
             }
@@ -1133,8 +1316,12 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                     else_guard = self.param_index(&l.expr);
                 }
             }
-            Expr::MethodCall(mc) if mc.method == "is_none" => then_guard = self.param_index(&mc.receiver),
-            Expr::MethodCall(mc) if mc.method == "is_some" => else_guard = self.param_index(&mc.receiver),
+            Expr::MethodCall(mc) if mc.method == "is_none" => {
+                then_guard = self.param_index(&mc.receiver)
+            }
+            Expr::MethodCall(mc) if mc.method == "is_some" => {
+                else_guard = self.param_index(&mc.receiver)
+            }
             _ => {}
         }
         let saved = self.none_guard;
@@ -1178,7 +1365,8 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     fn visit_expr_tuple(&mut self, t: &'ast syn::ExprTuple) {
         // ("password", "hunter2") pairs in maps and header lists.
         if t.elems.len() == 2 {
-            if let (Some(Lit::Str(k)), Some(_)) = (literal_in(&t.elems[0]), literal_in(&t.elems[1])) {
+            if let (Some(Lit::Str(k)), Some(_)) = (literal_in(&t.elems[0]), literal_in(&t.elems[1]))
+            {
                 self.name_literal(k.value(), &t.elems[1]);
             }
         }
@@ -1187,7 +1375,13 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
 }
 
 /// Find SQL in literals at query calls and record it with its call.
-fn extract_embedded_sql(m: &mut FileModel, text: &str, idx: &LineIndex, k: &Knowledge, dialect: sql::Dialect) {
+fn extract_embedded_sql(
+    m: &mut FileModel,
+    text: &str,
+    idx: &LineIndex,
+    k: &Knowledge,
+    dialect: sql::Dialect,
+) {
     let _ = text;
     let mut found: Vec<(CallId, usize, bool)> = Vec::new();
     for (id, c) in m.calls.iter().enumerate() {
@@ -1212,7 +1406,14 @@ fn extract_embedded_sql(m: &mut FileModel, text: &str, idx: &LineIndex, k: &Know
                 }
                 ArgKind::Path(p) if c.kind != CallKind::Macro || c.args.len() > 1 => {
                     let name = p.rsplit("::").next().unwrap_or(p).to_string();
-                    if name.chars().next().is_some_and(|ch| ch.is_ascii_uppercase()) && name.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch.is_ascii_digit()) {
+                    if name
+                        .chars()
+                        .next()
+                        .is_some_and(|ch| ch.is_ascii_uppercase())
+                        && name
+                            .chars()
+                            .all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch.is_ascii_digit())
+                    {
                         let tail = m.chain_end(id);
                         m.sql_refs.push((tail, name));
                         break;
@@ -1224,7 +1425,11 @@ fn extract_embedded_sql(m: &mut FileModel, text: &str, idx: &LineIndex, k: &Know
     }
     for (call, ix, is_format) in found {
         let lit = &m.literals[ix];
-        let value = if is_format { template_to_sql(&lit.value) } else { lit.value.clone() };
+        let value = if is_format {
+            template_to_sql(&lit.value)
+        } else {
+            lit.value.clone()
+        };
         for st in sql::analyze(&value, dialect) {
             let start = match lit.raw_offset {
                 Some(o) if !is_format => idx.pos(o + st.start),
@@ -1237,14 +1442,16 @@ fn extract_embedded_sql(m: &mut FileModel, text: &str, idx: &LineIndex, k: &Know
             let facts = match st.facts {
                 Ok(f) => f,
                 Err(e) => {
-                    m.parse_errors.push(format!("SQL at line {} does not parse: {e}", start.line));
+                    m.parse_errors
+                        .push(format!("SQL at line {} does not parse: {e}", start.line));
                     continue;
                 }
             };
             // A format! placeholder may be a whole clause: only trust a bound.
             if is_format && lit.value.contains('{') {
                 if let SqlFacts::Select(s) = &facts {
-                    let tail = &lit.value[lit.value.to_ascii_lowercase().find(" from ").unwrap_or(0)..];
+                    let tail =
+                        &lit.value[lit.value.to_ascii_lowercase().find(" from ").unwrap_or(0)..];
                     if !s.limited && tail.contains('{') {
                         continue;
                     }
@@ -1264,5 +1471,6 @@ fn extract_embedded_sql(m: &mut FileModel, text: &str, idx: &LineIndex, k: &Know
 /// `format!` template to parseable SQL: `{}` / `{name}` become a placeholder name.
 fn template_to_sql(t: &str) -> String {
     let re = regex::Regex::new(r"\{[^{}]*\}").unwrap();
-    re.replace_all(&t.replace("{{", "(").replace("}}", ")"), "__p").into_owned()
+    re.replace_all(&t.replace("{{", "(").replace("}}", ")"), "__p")
+        .into_owned()
 }

@@ -179,7 +179,10 @@ pub fn analyze(text: &str, dialect: Dialect) -> Vec<ParsedStmt> {
             .map(|c| c[1].eq_ignore_ascii_case("one"))
             .unwrap_or(false);
         let facts = match Parser::parse_sql(&*d, stmt) {
-            Ok(stmts) => Ok(stmts.first().map(statement_facts).unwrap_or(SqlFacts::Other)),
+            Ok(stmts) => Ok(stmts
+                .first()
+                .map(statement_facts)
+                .unwrap_or(SqlFacts::Other)),
             Err(err) => Err(err.to_string()),
         };
         out.push(ParsedStmt {
@@ -320,14 +323,13 @@ fn statement_facts(st: &Statement) -> SqlFacts {
         }
         Statement::CreateView(cv) => SqlFacts::Ddl(vec![DdlFact {
             table: last_ident(&cv.name.to_string()),
-            change: DdlChange::CreateView,
+            change: DdlChange::CreateView(Some(Box::new(query_facts(&cv.query)))),
             pos: Pos::default(),
         }]),
         _ => {
             let t = st.to_string();
             let head = t.trim_start().to_ascii_uppercase();
-            if head.starts_with("CREATE") || head.starts_with("ALTER") || head.starts_with("DROP")
-            {
+            if head.starts_with("CREATE") || head.starts_with("ALTER") || head.starts_with("DROP") {
                 SqlFacts::Ddl(Vec::new())
             } else {
                 SqlFacts::Other
@@ -343,7 +345,11 @@ fn write_facts(text: &str) -> SqlFacts {
     });
     match re.captures(text) {
         Some(c) => SqlFacts::Write {
-            verb: c[1].split_whitespace().next().unwrap_or("").to_ascii_uppercase(),
+            verb: c[1]
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase(),
             table: last_ident(&c[2]),
         },
         None => SqlFacts::Write {
@@ -359,7 +365,12 @@ fn key_columns(constraint: &str) -> Option<Vec<String>> {
         Regex::new(r"(?i)(PRIMARY\s+KEY|UNIQUE)(?:\s+(?:KEY|INDEX|NULLS\s+NOT\s+DISTINCT))?\s*(?:[\w`\x22]+\s*)?\(([^)]*)\)").unwrap()
     });
     let c = re.captures(constraint)?;
-    Some(c[2].split(',').map(unquote).filter(|s| !s.is_empty()).collect())
+    Some(
+        c[2].split(',')
+            .map(unquote)
+            .filter(|s| !s.is_empty())
+            .collect(),
+    )
 }
 
 fn alter_change(op: &str) -> Option<DdlChange> {
@@ -368,10 +379,12 @@ fn alter_change(op: &str) -> Option<DdlChange> {
         RE.get_or_init(|| {
             [
                 Regex::new(r"(?i)^ADD\s+(?:CONSTRAINT\s+\S+\s+)?(?:PRIMARY\s+KEY|UNIQUE)").unwrap(),
-                Regex::new(r"(?i)^ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?([\w`\x22]+)").unwrap(),
+                Regex::new(r"(?i)^ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?([\w`\x22]+)")
+                    .unwrap(),
                 Regex::new(r"(?i)^DROP\s+CONSTRAINT\s+(?:IF\s+EXISTS\s+)?([\w`\x22]+)").unwrap(),
                 Regex::new(r"(?i)^DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?([\w`\x22]+)").unwrap(),
-                Regex::new(r"(?i)^RENAME\s+(?:COLUMN\s+)?([\w`\x22]+)\s+TO\s+([\w`\x22]+)").unwrap(),
+                Regex::new(r"(?i)^RENAME\s+(?:COLUMN\s+)?([\w`\x22]+)\s+TO\s+([\w`\x22]+)")
+                    .unwrap(),
                 Regex::new(r"(?i)^RENAME\s+TO\s+([\w`\x22.]+)").unwrap(),
                 Regex::new(r"(?i)^(?:ALTER|MODIFY|CHANGE)\s+(?:COLUMN\s+)?([\w`\x22]+)").unwrap(),
             ]
@@ -381,7 +394,9 @@ fn alter_change(op: &str) -> Option<DdlChange> {
         return key_columns(op).map(DdlChange::AddUnique);
     }
     if let Some(c) = ren_tab.captures(op) {
-        return Some(DdlChange::RenameTable { to: last_ident(&c[1]) });
+        return Some(DdlChange::RenameTable {
+            to: last_ident(&c[1]),
+        });
     }
     if let Some(c) = ren_col.captures(op) {
         return Some(DdlChange::RenameColumn {
@@ -445,9 +460,26 @@ fn set_expr_facts(body: &SetExpr) -> SelectFacts {
 }
 
 const AGGREGATES: &[&str] = &[
-    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "array_agg",
-    "string_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
-    "group_concat", "stddev", "variance", "exists", "coalesce", "total",
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "bool_and",
+    "bool_or",
+    "every",
+    "array_agg",
+    "string_agg",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "group_concat",
+    "stddev",
+    "variance",
+    "exists",
+    "coalesce",
+    "total",
 ];
 
 fn is_aggregate(e: &Expr) -> bool {
@@ -589,7 +621,11 @@ fn select_facts(s: &Select) -> SelectFacts {
                     None => f.filtered.extend(columns_of(c)),
                 },
                 Expr::BinaryOp {
-                    op: BinaryOperator::Gt | BinaryOperator::Lt | BinaryOperator::GtEq | BinaryOperator::LtEq,
+                    op:
+                        BinaryOperator::Gt
+                        | BinaryOperator::Lt
+                        | BinaryOperator::GtEq
+                        | BinaryOperator::LtEq,
                     ..
                 } => {
                     f.cursor = true;
@@ -614,7 +650,13 @@ fn factor_name(t: &TableFactor) -> (String, Option<String>) {
             "(subquery)".into(),
             alias.as_ref().map(|a| unquote(&a.name.value)),
         ),
-        other => (format!("({})", other.to_string().chars().take(40).collect::<String>()), None),
+        other => (
+            format!(
+                "({})",
+                other.to_string().chars().take(40).collect::<String>()
+            ),
+            None,
+        ),
     }
 }
 
@@ -716,8 +758,9 @@ pub fn lower_file(text: &str, kind: PathKind, dialect: Dialect) -> FileModel {
         } else {
             String::new()
         };
-        m.parse_errors
-            .push(format!("SQL statement at line {line} does not parse: {e}{more}"));
+        m.parse_errors.push(format!(
+            "SQL statement at line {line} does not parse: {e}{more}"
+        ));
     }
     m
 }
@@ -797,7 +840,9 @@ mod tests {
                 },
                 DdlChange::DropConstraint("users_email_key".into()),
                 DdlChange::AddColumn("age".into()),
-                DdlChange::RenameTable { to: "people".into() },
+                DdlChange::RenameTable {
+                    to: "people".into()
+                },
             ]
         );
     }

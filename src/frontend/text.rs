@@ -14,20 +14,27 @@ use crate::model::{FileModel, Lang, Literal, PathKind};
 use crate::source::{LineIndex, Span};
 
 struct Res {
+    assign_typed: Regex,
     assign: Regex,
     quoted_pair: Regex,
     kwarg: Regex,
     xml: Regex,
     flag: Regex,
     sql_pw: Regex,
+    header: Regex,
 }
 
 fn res() -> &'static Res {
     static R: OnceLock<Res> = OnceLock::new();
     R.get_or_init(|| Res {
-        // KEY=value, key: value, key = "value", ENV KEY value, export KEY=value, const key: T = "v", key := "v"
+        // const key: Type = "v" (TypeScript, Go, Kotlin)
+        assign_typed: Regex::new(
+            r#"^\s*(?:(?:export|const|let|var|val|final|private|public|static|readonly|declare)\s+)+([A-Za-z_][\w]*)\s*:\s*[A-Za-z_][\w\[\]<>|.]*\s*(=)\s*(.*)$"#,
+        )
+        .unwrap(),
+        // KEY=value, key: value, key = "value", ENV KEY value, export KEY=value, key := "v"
         assign: Regex::new(
-            r#"^\s*(?:-\s+)?(?:(?:export|ENV|ARG|env|set|const|let|var|val|final|private|public|static|readonly|declare)\s+)*["']?([A-Za-z_][\w.\-\[\]]*)["']?\s*(?::\s*[A-Za-z_][\w\[\]<>|. ]*?\s*)?(:=|=|:|\s)\s*(.*)$"#,
+            r#"^\s*(?:-\s+)?(?:(?:export|ENV|ARG|env|set|const|let|var|val|final|private|public|static|readonly|declare)\s+)*["']?([A-Za-z_][\w.\-\[\]]*)["']?\s*(:=|=|:|\s)\s*(.*)$"#,
         )
         .unwrap(),
         quoted_pair: Regex::new(r#"["']([\w.\-]+)["']\s*(?::|=>|,)\s*["']([^"'\\]*(?:\\.[^"'\\]*)*)["']"#).unwrap(),
@@ -35,6 +42,7 @@ fn res() -> &'static Res {
         xml: Regex::new(r#"<([\w.\-:]*(?i:pass|secret|token|key|credential)[\w.\-:]*)>([^<]+)</"#).unwrap(),
         flag: Regex::new(r#"(?i)--?(password|passwd|requirepass|pass|token|api-key|apikey|secret|auth-token)(?:=|\s+)["']?([^\s"']+)"#).unwrap(),
         sql_pw: Regex::new(r#"(?i)\b(PASSWORD|IDENTIFIED\s+BY)\s+'([^']+)'"#).unwrap(),
+        header: Regex::new(r#"(?i)\b(authorization|x-api-key|api-key|x-auth-token|private-token)\s*:\s*((?:Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{12,}|[A-Za-z0-9._~+/=\-]{20,})"#).unwrap(),
     })
 }
 
@@ -81,7 +89,11 @@ pub fn extract_pairs(text: &str, out: &mut Vec<Literal>, config: bool, in_test: 
             continue;
         }
         let trimmed = line.trim_start();
-        let in_comment = trimmed.starts_with('#') && !trimmed.starts_with("#!") || trimmed.starts_with("//") || trimmed.starts_with(';') || trimmed.starts_with("--") || trimmed.starts_with('*');
+        let in_comment = trimmed.starts_with('#') && !trimmed.starts_with("#!")
+            || trimmed.starts_with("//")
+            || trimmed.starts_with(';')
+            || trimmed.starts_with("--")
+            || trimmed.starts_with('*');
         let mut push = |name: &str, start: usize, value: &str| {
             if value.is_empty() {
                 return;
@@ -114,11 +126,18 @@ pub fn extract_pairs(text: &str, out: &mut Vec<Literal>, config: bool, in_test: 
             line
         };
         let body_off = line.len() - body.len();
-        if let Some(c) = r.assign.captures(body) {
+        if let Some(c) = r
+            .assign_typed
+            .captures(body)
+            .or_else(|| r.assign.captures(body))
+        {
             let sep = c.get(2).unwrap().as_str();
             let v = c.get(3).unwrap();
             // In code only quoted values are literals; `key value` only in config.
-            let unquoted_ok = config && (sep != " " || body.trim_start().starts_with("ENV") || body.trim_start().starts_with("ARG"));
+            let unquoted_ok = config
+                && (sep != " "
+                    || body.trim_start().starts_with("ENV")
+                    || body.trim_start().starts_with("ARG"));
             if sep != " " || unquoted_ok {
                 if let Some((q, val)) = scalar(v.as_str(), unquoted_ok) {
                     push(&c[1], body_off + v.start() + q, val);
@@ -130,6 +149,10 @@ pub fn extract_pairs(text: &str, out: &mut Vec<Literal>, config: bool, in_test: 
             push(&c[1], v.start(), v.as_str().trim());
         }
         for c in r.flag.captures_iter(line) {
+            let v = c.get(2).unwrap();
+            push(&c[1], v.start(), v.as_str());
+        }
+        for c in r.header.captures_iter(line) {
             let v = c.get(2).unwrap();
             push(&c[1], v.start(), v.as_str());
         }
@@ -148,13 +171,23 @@ mod tests {
         let mut out = Vec::new();
         extract_pairs(text, &mut out, config, false);
         out.into_iter()
-            .map(|l| (l.name.unwrap(), l.value, l.span.start.line, l.span.start.col))
+            .map(|l| {
+                (
+                    l.name.unwrap(),
+                    l.value,
+                    l.span.start.line,
+                    l.span.start.col,
+                )
+            })
             .collect()
     }
 
     #[test]
     fn reads_the_common_config_forms() {
-        let p = pairs("DB_PASSWORD=s3cr3t\nexport API_KEY=\"abc\"\npassword: hunter2 # c\n[db]\npass = 'x'\n", true);
+        let p = pairs(
+            "DB_PASSWORD=s3cr3t\nexport API_KEY=\"abc\"\npassword: hunter2 # c\n[db]\npass = 'x'\n",
+            true,
+        );
         assert!(p.contains(&("DB_PASSWORD".into(), "s3cr3t".into(), 1, 13)));
         assert!(p.contains(&("API_KEY".into(), "abc".into(), 2, 17)));
         assert!(p.contains(&("password".into(), "hunter2".into(), 3, 11)));

@@ -6,7 +6,9 @@ use super::Report;
 use crate::finding::Severity;
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_prop(s: &str) -> String {
@@ -16,7 +18,11 @@ fn escape_prop(s: &str) -> String {
 pub fn render(r: &Report, full_report: Option<&str>) -> String {
     let mut out = String::new();
     let mut fs: Vec<_> = r.findings.iter().collect();
-    fs.sort_by(|a, b| b.severity.cmp(&a.severity).then((&a.path, a.line).cmp(&(&b.path, b.line))));
+    fs.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then((&a.path, a.line).cmp(&(&b.path, b.line)))
+    });
     let mut shown = [0usize; 3];
     let mut hidden = 0usize;
     for f in fs {
@@ -30,11 +36,19 @@ pub fn render(r: &Report, full_report: Option<&str>) -> String {
             continue;
         }
         shown[slot] += 1;
-        let mut props = format!("file={},line={},endLine={}", escape_prop(&f.path), f.line, f.end_line);
+        let mut props = format!(
+            "file={},line={},endLine={}",
+            escape_prop(&f.path),
+            f.line,
+            f.end_line
+        );
         if f.line == f.end_line {
             props.push_str(&format!(",col={},endColumn={}", f.column, f.end_column));
         }
-        props.push_str(&format!(",title={}", escape_prop(&format!("archlint {}", f.rule))));
+        props.push_str(&format!(
+            ",title={}",
+            escape_prop(&format!("archlint {}", f.rule))
+        ));
         let mut msg = f.message.clone();
         if let Some(h) = &f.help {
             msg.push_str("\nhelp: ");

@@ -21,7 +21,9 @@ fn uri(path: &str) -> String {
     let mut s = String::new();
     for b in path.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => s.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                s.push(b as char)
+            }
             _ => s.push_str(&format!("%{b:02X}")),
         }
     }
@@ -30,7 +32,10 @@ fn uri(path: &str) -> String {
 
 pub fn render(r: &Report, rules: &[&'static dyn Rule]) -> String {
     let mut all = crate::rules::all();
-    all.retain(|x| rules.iter().any(|y| y.meta().id == x.meta().id) || r.findings.iter().any(|f| f.rule == x.meta().id));
+    all.retain(|x| {
+        rules.iter().any(|y| y.meta().id == x.meta().id)
+            || r.findings.iter().any(|f| f.rule == x.meta().id)
+    });
     let rule_objs: Vec<Value> = all
         .iter()
         .map(|x| {
@@ -39,8 +44,8 @@ pub fn render(r: &Report, rules: &[&'static dyn Rule]) -> String {
                 "id": m.id,
                 "name": m.id,
                 "shortDescription": {"text": m.summary},
-                "fullDescription": {"text": m.doc.lines().take_while(|l| !l.trim().is_empty() || true).collect::<Vec<_>>().join("\n").trim()},
-                "help": {"text": m.doc.trim(), "markdown": m.doc.trim()},
+                "fullDescription": {"text": m.text().trim()},
+                "help": {"text": m.text().trim(), "markdown": m.text().trim()},
                 "defaultConfiguration": {"level": level(m.default_severity)}
             })
         })

@@ -24,7 +24,11 @@ fn mask_source(text: &str, findings: &[&Finding]) -> String {
         .map(|s| {
             let a = idx.offset(s.start);
             let b = idx.offset(s.end).max(a);
-            let keep = text[a..b].char_indices().nth(4).map(|(i, _)| a + i).unwrap_or(b);
+            let keep = text[a..b]
+                .char_indices()
+                .nth(4)
+                .map(|(i, _)| a + i)
+                .unwrap_or(b);
             (keep, b)
         })
         .collect();
@@ -54,13 +58,20 @@ pub fn render(r: &Report, color: bool, load: &dyn Fn(&str) -> Option<String>) ->
     }
     let config = Config::default();
     let mut out = String::new();
-    let mut buf = if color { Buffer::ansi() } else { Buffer::no_color() };
+    let mut buf = if color {
+        Buffer::ansi()
+    } else {
+        Buffer::no_color()
+    };
     for f in &r.findings {
         let id = *ids.entry(f.path.as_str()).or_insert_with(|| {
             let src = load(&f.path).unwrap_or_default();
             files.add(f.path.clone(), mask_source(&src, &by_path[f.path.as_str()]))
         });
-        let src = files.get(id).map(|x| x.source().clone()).unwrap_or_default();
+        let src = files
+            .get(id)
+            .map(|x| x.source().clone())
+            .unwrap_or_default();
         let idx = LineIndex::new(&src);
         let start = idx.offset(f.span().start);
         let end = idx.offset(f.span().end).max(start);
@@ -86,11 +97,22 @@ pub fn render(r: &Report, color: bool, load: &dyn Fn(&str) -> Option<String>) ->
             .with_labels(labels)
             .with_notes(notes);
         if src.is_empty() {
-            out.push_str(&format!("{}[{}]: {}\n  --> {}:{}:{}\n\n", f.severity.as_str(), f.rule, f.message, f.path, f.line, f.column));
+            out.push_str(&format!(
+                "{}[{}]: {}\n  --> {}:{}:{}\n\n",
+                f.severity.as_str(),
+                f.rule,
+                f.message,
+                f.path,
+                f.line,
+                f.column
+            ));
             continue;
         }
         if term::emit_to_write_style(&mut buf, &config, &files, &d).is_err() {
-            out.push_str(&format!("{}:{}:{}: {} [{}]\n", f.path, f.line, f.column, f.message, f.rule));
+            out.push_str(&format!(
+                "{}:{}:{}: {} [{}]\n",
+                f.path, f.line, f.column, f.message, f.rule
+            ));
         }
     }
     out.insert_str(0, &String::from_utf8_lossy(buf.as_slice()));
@@ -130,7 +152,13 @@ mod tests {
 
     #[test]
     fn masks_all_but_four_characters() {
-        let mut f = Finding::new("hardcoded-secret", Severity::Error, "a", Span::default(), String::new());
+        let mut f = Finding::new(
+            "hardcoded-secret",
+            Severity::Error,
+            "a",
+            Span::default(),
+            String::new(),
+        );
         f.mask = Some(Span::new(Pos::new(1, 8), Pos::new(1, 18)));
         let out = mask_source("key = \"abcdefghij\"\nnext", &[&f]);
         assert_eq!(out, "key = \"abcd******\"\nnext");

@@ -23,7 +23,7 @@ declare_rule! {
     /// requests, timeouts, and with a held mutex guard, deadlocks.
     ///
     /// ## Example
-    /// ```rust
+    /// ```rust,ignore
     /// async fn upload(path: PathBuf) -> Result<Vec<u8>> {
     ///     Ok(std::fs::read(path)?)
     /// }
@@ -68,7 +68,11 @@ fn fix_for(api: &str) -> &'static str {
         "use `tokio::time::sleep(..).await`"
     } else if api.contains("Command") {
         "use `tokio::process::Command` and `.output().await`"
-    } else if api.contains("password") || api.contains("bcrypt") || api.contains("scrypt") || api.contains("pbkdf2") {
+    } else if api.contains("password")
+        || api.contains("bcrypt")
+        || api.contains("scrypt")
+        || api.contains("pbkdf2")
+    {
         "hash in `tokio::task::spawn_blocking(move || ...)`"
     } else if api.contains("reqwest::blocking") || api.contains("ureq") {
         "use the async `reqwest::Client`"
@@ -89,16 +93,29 @@ impl Rule for BlockingCallInAsync {
             return;
         }
         for (id, c) in m.calls.iter().enumerate() {
-            if !c.in_async || c.offloaded || c.in_test || c.func.is_some_and(|f| m.functions[f].is_test) {
+            if !c.in_async
+                || c.offloaded
+                || c.in_test
+                || c.func.is_some_and(|f| m.functions[f].is_test)
+            {
                 continue;
             }
             let span = Span::new(c.span.start, c.span.end);
             if let Some(api) = semantics::blocking_at(m, id, ctx.k) {
                 out.push(
-                    Finding::new(META.id, Severity::Error, u.path, span, format!("`{api}` blocks the async executor in {}", context_label(m, id)))
-                        .help(fix_for(&api))
-                        .key(api.clone())
-                        .function(crate::rules::util::fn_label(m, id)),
+                    Finding::new(
+                        META.id,
+                        Severity::Error,
+                        u.path,
+                        span,
+                        format!(
+                            "`{api}` blocks the async executor in {}",
+                            context_label(m, id)
+                        ),
+                    )
+                    .help(fix_for(&api))
+                    .key(api.clone())
+                    .function(crate::rules::util::fn_label(m, id)),
                 );
                 continue;
             }
@@ -107,22 +124,42 @@ impl Rule for BlockingCallInAsync {
                     continue;
                 }
                 let path = ctx.linked.witness(&ctx.linked.blocks, g);
-                let Some(&((bf, _), bc)) = path.last() else { continue };
+                let Some(&((bf, _), bc)) = path.last() else {
+                    continue;
+                };
                 let bu = &ctx.units[bf];
-                let api = semantics::blocking_at(bu.model, bc, ctx.k).unwrap_or_else(|| call_label(bu.model, bc));
+                let api = semantics::blocking_at(bu.model, bc, ctx.k)
+                    .unwrap_or_else(|| call_label(bu.model, bc));
                 let mut f = Finding::new(
                     META.id,
                     Severity::Error,
                     u.path,
                     span,
-                    format!("`{}` blocks the async executor in {}: it reaches `{api}` in {}:{}", call_label(m, id), context_label(m, id), bu.path, bu.model.calls[bc].span.start.line),
+                    format!(
+                        "`{}` blocks the async executor in {}: it reaches `{api}` in {}:{}",
+                        call_label(m, id),
+                        context_label(m, id),
+                        bu.path,
+                        bu.model.calls[bc].span.start.line
+                    ),
                 )
-                .help(format!("call it inside `tokio::task::spawn_blocking`, or make the helper async and {}", fix_for(&api)))
+                .help(format!(
+                    "call it inside `tokio::task::spawn_blocking`, or make the helper async and {}",
+                    fix_for(&api)
+                ))
                 .key(format!("{}|{api}", call_label(m, id)))
                 .function(crate::rules::util::fn_label(m, id));
                 for &((hf, hg), hc) in &path {
                     let hu = &ctx.units[hf];
-                    f = f.related(hu.path, hu.model.calls[hc].span.start.line, format!("`{}` calls `{}`", fn_label_of(hu, hg), call_label(hu.model, hc)));
+                    f = f.related(
+                        hu.path,
+                        hu.model.calls[hc].span.start.line,
+                        format!(
+                            "`{}` calls `{}`",
+                            fn_label_of(hu, hg),
+                            call_label(hu.model, hc)
+                        ),
+                    );
                 }
                 out.push(f);
                 break;

@@ -24,7 +24,7 @@ declare_rule! {
     /// an incident, not a code smell.
     ///
     /// ## Example
-    /// ```rust
+    /// ```rust,ignore
     /// const STRIPE_KEY: &str = "sk_live_...";
     /// let url = "postgres://app:Xk9#fP2q@db.internal/app";
     /// ```
@@ -70,19 +70,49 @@ fn tier(ctx: &FileCtx, in_test: bool, in_comment: bool) -> Severity {
 
 fn line_is_comment(idx: &LineIndex, span: Span) -> bool {
     let line = idx.line_text(span.start.line);
-    let before: String = line.chars().take(span.start.col.saturating_sub(1) as usize).collect();
+    let before: String = line
+        .chars()
+        .take(span.start.col.saturating_sub(1) as usize)
+        .collect();
     let t = before.trim_start();
-    t.starts_with("//") || t.starts_with('#') || t.starts_with("/*") || t.starts_with('*') || t.starts_with("--") || before.contains(" // ") || before.contains(" # ")
+    t.starts_with("//")
+        || t.starts_with('#')
+        || t.starts_with("/*")
+        || t.starts_with('*')
+        || t.starts_with("--")
+        || before.contains(" // ")
+        || before.contains(" # ")
 }
 
 impl HardcodedSecret {
-    fn emit(&self, ctx: &FileCtx, out: &mut Vec<Finding>, span: Span, value: &str, sev: Severity, what: &str, help: &str) {
-        if out.iter().any(|f| f.line == span.start.line && f.mask.is_some_and(|m| m.start.col <= span.start.col && span.start.col <= m.end.col.max(m.start.col))) {
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &self,
+        ctx: &FileCtx,
+        out: &mut Vec<Finding>,
+        span: Span,
+        value: &str,
+        sev: Severity,
+        what: &str,
+        help: &str,
+    ) {
+        if out.iter().any(|f| {
+            f.line == span.start.line
+                && f.mask.is_some_and(|m| {
+                    m.start.col <= span.start.col && span.start.col <= m.end.col.max(m.start.col)
+                })
+        }) {
             return;
         }
-        let mut f = Finding::new(META.id, sev, ctx.path, span, format!("{what} `{}` is hardcoded", redact(value)))
-            .help(help.to_string())
-            .key(blake3::hash(value.as_bytes()).to_hex()[..16].to_string());
+        let mut f = Finding::new(
+            META.id,
+            sev,
+            ctx.path,
+            span,
+            format!("{what} `{}` is hardcoded", redact(value)),
+        )
+        .help(help.to_string())
+        .key(blake3::hash(value.as_bytes()).to_hex()[..16].to_string());
         f.mask = Some(span);
         out.push(f);
     }
@@ -97,17 +127,56 @@ impl HardcodedSecret {
         let in_comment = l.in_comment || line_is_comment(idx, span);
         // Call-site sinks: the secret argument of an authentication call.
         if let Some((callee, i)) = &l.sink {
-            let sink = matches!((callee.as_str(), *i), ("basic_auth", 1) | ("bearer_auth", 0) | ("from_secret", 0) | ("from_base64_secret", 0) | ("with_password", 0) | ("password", 0) | ("set_password", 0) | ("auth_token", 0) | ("api_key", 0) | ("with_api_key", 0) | ("token", 0) | ("with_token", 0) | ("secret", 0));
-            if sink && v.len() >= 8 && (entropy(v) >= 3.0 || v.chars().any(|c| c.is_ascii_digit())) && !v.contains("://") {
+            let sink = matches!(
+                (callee.as_str(), *i),
+                ("basic_auth", 1)
+                    | ("bearer_auth", 0)
+                    | ("from_secret", 0)
+                    | ("from_base64_secret", 0)
+                    | ("with_password", 0)
+                    | ("password", 0)
+                    | ("set_password", 0)
+                    | ("auth_token", 0)
+                    | ("api_key", 0)
+                    | ("with_api_key", 0)
+                    | ("token", 0)
+                    | ("with_token", 0)
+                    | ("secret", 0)
+            );
+            if sink
+                && v.len() >= 8
+                && (entropy(v) >= 3.0 || v.chars().any(|c| c.is_ascii_digit()))
+                && !v.contains("://")
+            {
                 let sev = tier(ctx, l.in_test, in_comment);
-                self.emit(ctx, out, span, v, sev, &format!("credential passed to `{callee}`"), "read it from the environment or a secret manager at start-up");
+                self.emit(
+                    ctx,
+                    out,
+                    span,
+                    v,
+                    sev,
+                    &format!("credential passed to `{callee}`"),
+                    "read it from the environment or a secret manager at start-up",
+                );
                 return;
             }
         }
-        if let Some(tok) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Basic ")).or_else(|| v.strip_prefix("Token ")) {
+        if let Some(tok) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("Basic "))
+            .or_else(|| v.strip_prefix("Token "))
+        {
             if tok.len() >= 16 && entropy(tok) >= 3.5 && !sk.is_placeholder(tok) {
                 let sev = tier(ctx, l.in_test, in_comment);
-                self.emit(ctx, out, span, v, sev, "authorization header value", "send a token read from configuration at run time");
+                self.emit(
+                    ctx,
+                    out,
+                    span,
+                    v,
+                    sev,
+                    "authorization header value",
+                    "send a token read from configuration at run time",
+                );
                 return;
             }
         }
@@ -170,14 +239,25 @@ impl Rule for HardcodedSecret {
                 if p.id == "jwt" && sev == Severity::Error && ctx.model.kind.test {
                     sev = Severity::Info;
                 }
-                self.emit(ctx, out, span, v, sev, &p.name, "revoke this token, then load it from the environment or a secret manager");
+                self.emit(
+                    ctx,
+                    out,
+                    span,
+                    v,
+                    sev,
+                    &p.name,
+                    "revoke this token, then load it from the environment or a secret manager",
+                );
             }
         }
         // 2. Private key blocks (also escaped on one line, as in JSON).
         if ctx.text.contains("PRIVATE KEY") {
             for c in private_key_re().captures_iter(ctx.text) {
                 let body = c.get(2).unwrap().as_str();
-                let b64: String = body.chars().filter(|ch| ch.is_ascii_alphanumeric()).collect();
+                let b64: String = body
+                    .chars()
+                    .filter(|ch| ch.is_ascii_alphanumeric())
+                    .collect();
                 if b64.len() < 40 || entropy(&b64) < 4.0 || sk.is_placeholder(&b64) {
                     continue;
                 }
@@ -194,15 +274,29 @@ impl Rule for HardcodedSecret {
                 let pw = c.get(3).unwrap();
                 let v = pw.as_str();
                 let user = &c[2];
-                if sk.is_placeholder(v) || v.starts_with('$') || v.starts_with('%') || v.starts_with('{') || v.starts_with('<') || v.len() < 6 || v == user || secrets::is_repetitive(v) {
+                if sk.is_placeholder(v)
+                    || v.starts_with('$')
+                    || v.starts_with('%')
+                    || v.starts_with('{')
+                    || v.starts_with('<')
+                    || v.len() < 6
+                    || v == user
+                    || secrets::is_repetitive(v)
+                {
                     continue;
                 }
-                if v.eq_ignore_ascii_case("password") || v.eq_ignore_ascii_case("pass") || v.eq_ignore_ascii_case("secret") {
+                if v.eq_ignore_ascii_case("password")
+                    || v.eq_ignore_ascii_case("pass")
+                    || v.eq_ignore_ascii_case("secret")
+                {
                     continue;
                 }
                 // Local development defaults: a short word on a local host.
                 let host = c[4].to_ascii_lowercase();
-                let local = host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("0.0.0.0") || host.starts_with("host.docker.internal");
+                let local = host.starts_with("localhost")
+                    || host.starts_with("127.0.0.1")
+                    || host.starts_with("0.0.0.0")
+                    || host.starts_with("host.docker.internal");
                 if local && entropy(v) < 3.0 {
                     continue;
                 }
@@ -211,7 +305,18 @@ impl Rule for HardcodedSecret {
                 }
                 let span = idx.span(pw.start(), pw.end());
                 let sev = tier(ctx, false, line_is_comment(&idx, span));
-                self.emit(ctx, out, span, v, sev, &format!("password in a {} connection URL", c[1].trim_end_matches("://")), "keep the URL in the environment (DATABASE_URL) and out of the repository");
+                self.emit(
+                    ctx,
+                    out,
+                    span,
+                    v,
+                    sev,
+                    &format!(
+                        "password in a {} connection URL",
+                        c[1].trim_end_matches("://")
+                    ),
+                    "keep the URL in the environment (DATABASE_URL) and out of the repository",
+                );
             }
         }
         // 4. Names bound to values, from the frontend (code) or the text reader (config).

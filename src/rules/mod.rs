@@ -26,6 +26,13 @@ pub struct RuleMeta {
     pub doc: &'static str,
 }
 
+impl RuleMeta {
+    /// The documentation as users read it (examples are not doctests there).
+    pub fn text(&self) -> String {
+        self.doc.replace("```rust,ignore", "```rust")
+    }
+}
+
 /// Declare a rule's metadata; the doc comment becomes its `explain` text.
 #[macro_export]
 macro_rules! declare_rule {
@@ -118,7 +125,11 @@ pub mod util {
                 if first.kind == crate::model::CallKind::Macro {
                     format!("{}!(..).{}", first.full_path(), c.name)
                 } else if first.kind == crate::model::CallKind::Method && !first.root.is_empty() {
-                    let root = if first.root.len() > 30 { "..".to_string() } else { first.root.clone() };
+                    let root = if first.root.len() > 30 {
+                        "..".to_string()
+                    } else {
+                        first.root.clone()
+                    };
                     format!("{root}.{}", c.name)
                 } else {
                     format!("{}(..).{}", first.full_path(), c.name)

@@ -21,7 +21,7 @@ declare_rule! {
     /// most common cause of slow endpoints that were fast in development.
     ///
     /// ## Example
-    /// ```rust
+    /// ```rust,ignore
     /// for order in &orders {
     ///     let items = sqlx::query_as::<_, Item>("SELECT * FROM items WHERE order_id = $1")
     ///         .bind(order.id)
@@ -46,8 +46,15 @@ declare_rule! {
 
 pub struct NPlusOneQuery;
 
+/// The call in the loop, the helper chain down to the query, and whether it writes.
+type Hit = (CallId, Vec<(FnRef, CallId)>, bool);
+
 fn per_element_loop(m: &FileModel, loops: &[LoopId]) -> Option<LoopId> {
-    let l = loops.iter().rev().copied().find(|&l| m.loops[l].per_element)?;
+    let l = loops
+        .iter()
+        .rev()
+        .copied()
+        .find(|&l| m.loops[l].per_element)?;
     (!m.loops[l].batched).then_some(l)
 }
 
@@ -67,24 +74,34 @@ impl Rule for NPlusOneQuery {
             return;
         }
         for (first, c) in m.calls.iter().enumerate() {
-            if c.prev.is_some() || c.in_test || c.exits_loop || c.in_cache_closure || c.loops.is_empty() {
+            if c.prev.is_some()
+                || c.in_test
+                || c.exits_loop
+                || c.in_cache_closure
+                || c.loops.is_empty()
+            {
                 continue;
             }
             if c.func.is_some_and(|f| m.functions[f].is_test) {
                 continue;
             }
-            let Some(lp) = per_element_loop(m, &c.loops) else { continue };
+            let Some(lp) = per_element_loop(m, &c.loops) else {
+                continue;
+            };
             let chain = m.chain(first);
             let tail = *chain.last().unwrap();
             // What in the chain queries: directly, or through the crate's own functions.
-            let mut hit: Option<(CallId, Vec<(FnRef, CallId)>, bool)> = None;
+            let mut hit: Option<Hit> = None;
             for &id in &chain {
                 let callees = ctx.linked.resolve(ctx.units, fi, id, ctx.k);
                 let mut via: Option<(FnRef, Step)> = None;
                 for g in &callees {
                     if let Some(s) = ctx.linked.queries.get(g) {
                         if let Some(i) = s.only_if_none {
-                            if matches!(m.calls[id].args.get(i).map(|a| &a.kind), Some(ArgKind::Some)) {
+                            if matches!(
+                                m.calls[id].args.get(i).map(|a| &a.kind),
+                                Some(ArgKind::Some)
+                            ) {
                                 continue;
                             }
                         }
@@ -108,20 +125,37 @@ impl Rule for NPlusOneQuery {
                     break;
                 }
             }
-            let Some((at, path, write)) = hit else { continue };
+            let Some((at, path, write)) = hit else {
+                continue;
+            };
             let lo = &m.loops[lp];
-            let over = if lo.over.is_empty() { "the loop".to_string() } else { format!("`{}`", short(&lo.over)) };
+            let over = if lo.over.is_empty() {
+                "the loop".to_string()
+            } else {
+                format!("`{}`", short(&lo.over))
+            };
             let what = call_label(m, at);
             let (qpath, qline, qlabel) = match path.last() {
                 Some(&((f, _), qc)) => {
                     let qm = ctx.units[f].model;
-                    (ctx.units[f].path.to_string(), qm.calls[qc].span.start.line, call_label(qm, qc))
+                    (
+                        ctx.units[f].path.to_string(),
+                        qm.calls[qc].span.start.line,
+                        call_label(qm, qc),
+                    )
                 }
-                None => (u.path.to_string(), m.calls[at].span.start.line, what.clone()),
+                None => (
+                    u.path.to_string(),
+                    m.calls[at].span.start.line,
+                    what.clone(),
+                ),
             };
             let kind = if write { "a write" } else { "a query" };
             let message = if path.is_empty() {
-                format!("`{what}` runs {kind} for each element of {over} (loop at line {})", lo.span.start.line)
+                format!(
+                    "`{what}` runs {kind} for each element of {over} (loop at line {})",
+                    lo.span.start.line
+                )
             } else {
                 format!(
                     "`{what}` runs {kind} for each element of {over} (loop at line {}); it reaches `{qlabel}` in {qpath}:{qline}",
@@ -133,14 +167,24 @@ impl Rule for NPlusOneQuery {
             } else {
                 "load the rows for every element in one query before the loop (`WHERE id = ANY($1)` with sqlx/postgres, `eq_any`/`belonging_to` + `grouped_by` with diesel, `find_with_related`/a loader with sea-orm) and look them up in a HashMap"
             };
-            let mut f = Finding::new(META.id, Severity::Error, u.path, m.calls[tail].span, message)
-                .help(help)
-                .key(format!("{what}|{}", lo.over))
-                .function(fn_label(m, first))
-                .related(u.path, lo.span.start.line, format!("loop over {over}"));
+            let mut f = Finding::new(
+                META.id,
+                Severity::Error,
+                u.path,
+                m.calls[tail].span,
+                message,
+            )
+            .help(help)
+            .key(format!("{what}|{}", lo.over))
+            .function(fn_label(m, first))
+            .related(u.path, lo.span.start.line, format!("loop over {over}"));
             for &((hf, hg), hc) in &path {
                 let hu = &ctx.units[hf];
-                let msg = format!("`{}` calls `{}`", fn_label_of(hu, hg), call_label(hu.model, hc));
+                let msg = format!(
+                    "`{}` calls `{}`",
+                    fn_label_of(hu, hg),
+                    call_label(hu.model, hc)
+                );
                 f = f.related(hu.path, hu.model.calls[hc].span.start.line, msg);
             }
             out.push(f);

@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::frontend::sql;
 use crate::link::Linked;
-use crate::model::{CallId, CallKind, FileModel, Lang, SelectFacts, SqlFacts};
+use crate::model::{CallId, CallKind, DdlChange, FileModel, Lang, SelectFacts, SqlFacts};
 use crate::rules::util::{call_label, fn_label};
 use crate::rules::{ProgramCtx, Rule, RuleMeta};
 use crate::semantics;
@@ -26,7 +26,7 @@ declare_rule! {
     /// grows: memory, latency and the database's I/O all grow with the table.
     ///
     /// ## Example
-    /// ```rust
+    /// ```rust,ignore
     /// sqlx::query_as::<_, User>("SELECT * FROM users").fetch_all(&pool).await?;
     /// ```
     ///
@@ -45,8 +45,11 @@ declare_rule! {
 
 pub struct UnboundedQuery;
 
+/// Severity, why, and the migration that declared the table.
+type Verdict = (Severity, String, Option<(String, u32)>);
+
 /// Why a SELECT is unbounded, or None when it is bounded.
-pub fn unbounded(sel: &SelectFacts, linked: &Linked) -> Option<(Severity, String, Option<(String, u32)>)> {
+pub fn unbounded(sel: &SelectFacts, linked: &Linked) -> Option<Verdict> {
     let mut branches = vec![sel];
     branches.extend(sel.branches.iter());
     for b in branches {
@@ -65,7 +68,7 @@ fn unique(linked: &Linked, table: &str, cols: &[String]) -> bool {
     !linked.schema.knows(table) && cols.iter().any(|c| c == "id")
 }
 
-fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<(Severity, String, Option<(String, u32)>)> {
+fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
     if s.limited || s.no_from || (s.aggregate_only && !s.group_by) {
         return None;
     }
@@ -76,7 +79,9 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<(Severity, Strin
     let mine: Vec<String> = s
         .pinned
         .iter()
-        .filter(|(q, _)| q.is_none() || q.as_deref() == alias.as_deref() || q.as_deref() == Some(table.as_str()))
+        .filter(|(q, _)| {
+            q.is_none() || q.as_deref() == alias.as_deref() || q.as_deref() == Some(table.as_str())
+        })
         .map(|(_, c)| c.clone())
         .collect();
     if unique(linked, table, &mine) {
@@ -85,7 +90,10 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<(Severity, Strin
             if !j.table.starts_with('(') && !unique(linked, &j.table, &j.equated) {
                 return Some((
                     Severity::Warning,
-                    format!("joins `{}` on a non-unique column, so one `{table}` row can bring many", j.table),
+                    format!(
+                        "joins `{}` on a non-unique column, so one `{table}` row can bring many",
+                        j.table
+                    ),
                     None,
                 ));
             }
@@ -93,7 +101,11 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<(Severity, Strin
         return None;
     }
     if !s.has_where && s.pinned.is_empty() {
-        return Some((Severity::Error, format!("reads every row of `{table}`"), None));
+        return Some((
+            Severity::Error,
+            format!("reads every row of `{table}`"),
+            None,
+        ));
     }
     let mut cols: Vec<String> = mine.clone();
     cols.extend(s.filtered.iter().cloned());
@@ -102,10 +114,23 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<(Severity, Strin
     let named = if cols.is_empty() {
         "a filter that is not a unique key".to_string()
     } else {
-        format!("a filter on {} that is not a unique key", cols.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+        format!(
+            "a filter on {} that is not a unique key",
+            cols.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
-    let origin = linked.schema.unique_key_within(table, &["id".to_string()]).map(|(_, o)| o);
-    Some((Severity::Warning, format!("reads `{table}` by {named}"), origin))
+    let origin = linked
+        .schema
+        .unique_key_within(table, &["id".to_string()])
+        .map(|(_, o)| o);
+    Some((
+        Severity::Warning,
+        format!("reads `{table}` by {named}"),
+        origin,
+    ))
 }
 
 /// How the chain that runs the SQL reads rows: Some(true) all of them, Some(false) at most one or a stream.
@@ -117,11 +142,18 @@ fn reads_all(m: &FileModel, tail: CallId, ctx: &ProgramCtx) -> Option<(bool, Cal
             continue;
         }
         let n = c.name.as_str();
-        if ctx.k.q_one_row.contains(n) && (ctx.k.q_terminals.contains(n) || ctx.k.q_sql_methods.contains(n)) {
+        if ctx.k.q_one_row.contains(n)
+            && (ctx.k.q_terminals.contains(n) || ctx.k.q_sql_methods.contains(n))
+        {
             return Some((false, id));
         }
         if ctx.k.q_stream.contains(n) {
-            let collected = chain[i + 1..].iter().any(|&x| matches!(m.calls[x].name.as_str(), "try_collect" | "collect" | "try_concat"));
+            let collected = chain[i + 1..].iter().any(|&x| {
+                matches!(
+                    m.calls[x].name.as_str(),
+                    "try_collect" | "collect" | "try_concat"
+                )
+            });
             return Some((collected, id));
         }
         if ctx.k.q_many_rows.contains(n) {
@@ -147,7 +179,14 @@ impl Rule for UnboundedQuery {
         let sql_file = m.lang == Lang::Sql;
         let mut seen_tails = Vec::new();
         for s in &m.sql {
-            let SqlFacts::Select(sel) = &s.facts else { continue };
+            let sel = match &s.facts {
+                SqlFacts::Select(sel) => sel,
+                SqlFacts::Ddl(ds) if sql_file => match ds.first().map(|d| &d.change) {
+                    Some(DdlChange::CreateView(Some(v))) => v.as_ref(),
+                    _ => continue,
+                },
+                _ => continue,
+            };
             if s.one_row {
                 continue;
             }
@@ -157,21 +196,32 @@ impl Rule for UnboundedQuery {
                 if m.calls[tail].in_test {
                     continue;
                 }
-                let Some((all, term)) = reads_all(m, tail, ctx) else { continue };
+                let Some((all, term)) = reads_all(m, tail, ctx) else {
+                    continue;
+                };
                 if !all {
                     continue;
                 }
                 seen_tails.push(tail);
-                related = Some((m.calls[term].span.start.line, format!("`{}` reads every row it returns", m.calls[term].name)));
+                related = Some((
+                    m.calls[term].span.start.line,
+                    format!("`{}` reads every row it returns", m.calls[term].name),
+                ));
                 function = fn_label(m, tail);
             } else if !sql_file {
                 continue;
             }
             if let Some((sev, why, origin)) = unbounded(sel, ctx.linked) {
-                let mut f = Finding::new(META.id, sev, u.path, s.span, format!("query {why}: `{}`", short_sql(&s.text)))
-                    .help(HELP_SQL)
-                    .key(s.text.clone())
-                    .function(function);
+                let mut f = Finding::new(
+                    META.id,
+                    sev,
+                    u.path,
+                    s.span,
+                    format!("query {why}: `{}`", short_sql(&s.text)),
+                )
+                .help(HELP_SQL)
+                .key(s.text.clone())
+                .function(function);
                 if let Some((line, msg)) = related {
                     f = f.related(u.path, line, msg);
                 }
@@ -186,20 +236,40 @@ impl Rule for UnboundedQuery {
             if seen_tails.contains(tail) || m.calls[*tail].in_test {
                 continue;
             }
-            let Some((true, term)) = reads_all(m, *tail, ctx) else { continue };
-            let Some(defs) = ctx.linked.consts.get(name) else { continue };
+            let Some((true, term)) = reads_all(m, *tail, ctx) else {
+                continue;
+            };
+            let Some(defs) = ctx.linked.consts.get(name) else {
+                continue;
+            };
             let &(df, li) = &defs[0];
             let lit = &ctx.units[df].model.literals[li];
             let parsed = sql::analyze(&lit.value, sql::Dialect::Postgres);
-            let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else { continue };
+            let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else {
+                continue;
+            };
             if let Some((sev, why, _)) = unbounded(sel, ctx.linked) {
                 let text = parsed[0].text.clone();
-                let f = Finding::new(META.id, sev, u.path, m.calls[*tail].span, format!("query `{name}` {why}: `{}`", short_sql(&text)))
-                    .help(HELP_SQL)
-                    .key(text)
-                    .function(fn_label(m, *tail))
-                    .related(ctx.units[df].path, lit.span.start.line, format!("`{name}` is defined here"))
-                    .related(u.path, m.calls[term].span.start.line, format!("`{}` reads every row it returns", m.calls[term].name));
+                let f = Finding::new(
+                    META.id,
+                    sev,
+                    u.path,
+                    m.calls[*tail].span,
+                    format!("query `{name}` {why}: `{}`", short_sql(&text)),
+                )
+                .help(HELP_SQL)
+                .key(text)
+                .function(fn_label(m, *tail))
+                .related(
+                    ctx.units[df].path,
+                    lit.span.start.line,
+                    format!("`{name}` is defined here"),
+                )
+                .related(
+                    u.path,
+                    m.calls[term].span.start.line,
+                    format!("`{}` reads every row it returns", m.calls[term].name),
+                );
                 out.push(f);
             }
         }
@@ -213,13 +283,22 @@ impl UnboundedQuery {
         let u = &ctx.units[fi];
         let m = u.model;
         for (id, c) in m.calls.iter().enumerate() {
-            if c.next.is_some() || c.in_test || m.sql.iter().any(|s| s.call == Some(id)) || m.sql_refs.iter().any(|(t, _)| *t == id) {
+            if c.next.is_some()
+                || c.in_test
+                || m.sql.iter().any(|s| s.call == Some(id))
+                || m.sql_refs.iter().any(|(t, _)| *t == id)
+            {
                 continue;
             }
             let chain = m.chain(id);
-            let Some((true, term)) = reads_all(m, id, ctx) else { continue };
+            let Some((true, term)) = reads_all(m, id, ctx) else {
+                continue;
+            };
             let tc = &m.calls[term];
-            if !matches!(tc.name.as_str(), "load" | "get_results" | "all" | "load_async" | "get_results_async") {
+            if !matches!(
+                tc.name.as_str(),
+                "load" | "get_results" | "all" | "load_async" | "get_results_async"
+            ) {
                 continue;
             }
             if semantics::query_at(m, term, ctx.k).is_none() {
@@ -227,12 +306,33 @@ impl UnboundedQuery {
             }
             let first = &m.calls[chain[0]];
             let sea = first.kind == CallKind::Path && first.name == "find" && first.path.len() >= 2;
-            let diesel_root = first.kind == CallKind::Method && !first.root.is_empty() && !first.root.contains('(') && (first.root.ends_with("::table") || ctx.linked.schema.knows(first.root.rsplit("::").next().unwrap_or("")));
+            let diesel_root = first.kind == CallKind::Method
+                && !first.root.is_empty()
+                && !first.root.contains('(')
+                && (first.root.ends_with("::table")
+                    || ctx
+                        .linked
+                        .schema
+                        .knows(first.root.rsplit("::").next().unwrap_or("")));
             if !sea && !diesel_root {
                 continue;
             }
             let names: Vec<&str> = chain.iter().map(|&x| m.calls[x].name.as_str()).collect();
-            if names.iter().any(|n| matches!(*n, "limit" | "paginate" | "first" | "find_by_id" | "get_result" | "one" | "single_value" | "count" | "exists" | "belonging_to")) {
+            if names.iter().any(|n| {
+                matches!(
+                    *n,
+                    "limit"
+                        | "paginate"
+                        | "first"
+                        | "find_by_id"
+                        | "get_result"
+                        | "one"
+                        | "single_value"
+                        | "count"
+                        | "exists"
+                        | "belonging_to"
+                )
+            }) {
                 continue;
             }
             if first.root.is_empty() && names.contains(&"find") && !sea {
@@ -243,15 +343,37 @@ impl UnboundedQuery {
                 .filter(|&&x| matches!(m.calls[x].name.as_str(), "filter" | "find" | "or_filter"))
                 .flat_map(|&x| m.calls[x].args.iter().map(|a| a.text.as_str()))
                 .collect();
-            let by_key = filters.iter().any(|t| t.starts_with("id.eq(") || t.contains("::id.eq(") || t.contains("::Id.eq(") || t.contains("Column::Id.eq(") || t.contains("id.eq_any(") || (names.contains(&"find") && diesel_root));
+            let by_key = filters.iter().any(|t| {
+                t.starts_with("id.eq(")
+                    || t.contains("::id.eq(")
+                    || t.contains("::Id.eq(")
+                    || t.contains("Column::Id.eq(")
+                    || t.contains("id.eq_any(")
+                    || (names.contains(&"find") && diesel_root)
+            });
             if by_key {
                 continue;
             }
-            let table = if sea { first.path[first.path.len() - 2].clone() } else { first.root.trim_end_matches("::table").to_string() };
+            let table = if sea {
+                let p = &first.path;
+                if p[p.len() - 2] == "Entity" && p.len() >= 3 {
+                    p[p.len() - 3].clone()
+                } else {
+                    p[p.len() - 2].clone()
+                }
+            } else {
+                first.root.trim_end_matches("::table").to_string()
+            };
             let (sev, why) = if filters.is_empty() {
                 (Severity::Error, format!("reads every row of `{table}`"))
             } else {
-                (Severity::Warning, format!("reads `{table}` by a filter that is not a unique key (`{}`)", filters.join(", ")))
+                (
+                    Severity::Warning,
+                    format!(
+                        "reads `{table}` by a filter that is not a unique key (`{}`)",
+                        filters.join(", ")
+                    ),
+                )
             };
             let span = Span::new(first.span.start, m.calls[id].span.end);
             let f = Finding::new(META.id, sev, u.path, span, format!("`{}` {why} with no limit", call_label(m, term)))

@@ -26,7 +26,7 @@ declare_rule! {
     /// writes without a trace; a missing timeout exhausts connections.
     ///
     /// ## Example
-    /// ```rust
+    /// ```rust,ignore
     /// let resp = client.post(url).json(&body).send().await.unwrap();
     /// let _ = sqlx::query("UPDATE accounts SET ...").execute(&pool).await;
     /// ```
@@ -44,7 +44,23 @@ declare_rule! {
 
 pub struct UnhandledExternalCall;
 
-const HANDLED: &[&str] = &["map_err", "context", "with_context", "wrap_err", "wrap_err_with", "inspect_err", "or_else", "unwrap_or_else", "map_or_else", "change_context", "attach_printable", "into_report", "err", "is_ok", "is_err"];
+const HANDLED: &[&str] = &[
+    "map_err",
+    "context",
+    "with_context",
+    "wrap_err",
+    "wrap_err_with",
+    "inspect_err",
+    "or_else",
+    "unwrap_or_else",
+    "map_or_else",
+    "change_context",
+    "attach_printable",
+    "into_report",
+    "err",
+    "is_ok",
+    "is_err",
+];
 
 impl Rule for UnhandledExternalCall {
     fn meta(&self) -> &'static RuleMeta {
@@ -58,12 +74,21 @@ impl Rule for UnhandledExternalCall {
             return;
         }
         let k = ctx.k;
-        let per_request_timeouts = m.calls.iter().any(|c| c.kind == CallKind::Method && c.name == "timeout" && c.prev.is_some());
+        // Requests that set their own timeout (`RequestBuilder::timeout`) make a client without one acceptable.
+        let per_request_timeouts = m.calls.iter().enumerate().any(|(id, c)| {
+            c.kind == CallKind::Method
+                && c.name == "timeout"
+                && m.chain(id).iter().any(|&x| {
+                    k.http_verbs.contains(&m.calls[x].name) && !m.calls[x].args.is_empty()
+                })
+        });
         for (first, c) in m.calls.iter().enumerate() {
             if c.prev.is_some() || c.in_test || c.func.is_some_and(|f| m.functions[f].is_test) {
                 continue;
             }
-            let in_main = c.func.is_some_and(|f| m.functions[f].name == "main" && m.functions[f].owner.is_none());
+            let in_main = c
+                .func
+                .is_some_and(|f| m.functions[f].name == "main" && m.functions[f].owner.is_none());
             let chain = m.chain(first);
             let tail = *chain.last().unwrap();
             let span = Span::new(c.span.start, m.calls[tail].span.end);
@@ -76,7 +101,11 @@ impl Rule for UnhandledExternalCall {
                 );
                 continue;
             }
-            let Some(hit) = semantics::external_chain(m, first, k) else { continue };
+            let Some(hit) =
+                semantics::external_chain(m, first, k).or_else(|| via_helper(ctx, fi, &chain))
+            else {
+                continue;
+            };
             let label = call_label(m, hit.call);
             let pos = chain.iter().position(|&x| x == hit.call).unwrap_or(0);
             let mut verdict: Option<(Severity, String, &str)> = None;
@@ -101,7 +130,11 @@ impl Rule for UnhandledExternalCall {
                         verdict = Some((Severity::Warning, format!("the failure of the {} call `{label}` is replaced by a default value and never reported", hit.kind), "handle the error explicitly: log it and return an error, or retry"));
                         break;
                     }
-                    if (n == "ok" || (n == "unwrap_or" && l.args.first().is_some_and(|a| a.text == "()"))) && id == tail && matches!(l.usage, Usage::Discarded | Usage::LetUnderscore) {
+                    if (n == "ok"
+                        || (n == "unwrap_or" && l.args.first().is_some_and(|a| a.text == "()")))
+                        && id == tail
+                        && matches!(l.usage, Usage::Discarded | Usage::LetUnderscore)
+                    {
                         verdict = Some(discard(&hit, &label, &format!("`.{n}()`")));
                         break;
                     }
@@ -113,7 +146,11 @@ impl Rule for UnhandledExternalCall {
             }
             if verdict.is_none() && !handled {
                 let t = &m.calls[tail];
-                let awaited_or_sync = t.awaited || hit.kind == "HTTP" && !m.calls[hit.call].awaited && chain[pos..].iter().any(|&x| m.calls[x].awaited) || !t.in_async;
+                let awaited_or_sync = t.awaited
+                    || hit.kind == "HTTP"
+                        && !m.calls[hit.call].awaited
+                        && chain[pos..].iter().any(|&x| m.calls[x].awaited)
+                    || !t.in_async;
                 if t.usage == Usage::LetUnderscore && awaited_or_sync {
                     verdict = Some(discard(&hit, &label, "`let _ =`"));
                 } else if t.usage == Usage::Discarded && t.awaited && tail == hit.call {
@@ -132,9 +169,40 @@ impl Rule for UnhandledExternalCall {
     }
 }
 
-fn discard(hit: &semantics::ExternalHit, label: &str, how: &str) -> (Severity, String, &'static str) {
-    let sev = if hit.write || hit.payment { Severity::Error } else { Severity::Warning };
-    let what = if hit.payment { "payment" } else if hit.write { "write" } else { "read" };
+/// A call to the crate's own function that runs a query: its Result is the database's.
+fn via_helper(ctx: &ProgramCtx, fi: usize, chain: &[usize]) -> Option<semantics::ExternalHit> {
+    for &id in chain {
+        for g in ctx.linked.resolve(ctx.units, fi, id, ctx.k) {
+            if let Some(s) = ctx.linked.queries.get(&g) {
+                return Some(semantics::ExternalHit {
+                    call: id,
+                    kind: "database",
+                    write: s.write,
+                    payment: false,
+                });
+            }
+        }
+    }
+    None
+}
+
+fn discard(
+    hit: &semantics::ExternalHit,
+    label: &str,
+    how: &str,
+) -> (Severity, String, &'static str) {
+    let sev = if hit.write || hit.payment {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let what = if hit.payment {
+        "payment"
+    } else if hit.write {
+        "write"
+    } else {
+        "read"
+    };
     (
         sev,
         format!("the failure of the {} {what} `{label}` is silently discarded with {how}", hit.kind),
@@ -142,7 +210,12 @@ fn discard(hit: &semantics::ExternalHit, label: &str, how: &str) -> (Severity, S
     )
 }
 
-fn client_without_timeout(m: &FileModel, chain: &[usize], k: &Knowledge, per_request: bool) -> Option<String> {
+fn client_without_timeout(
+    m: &FileModel,
+    chain: &[usize],
+    k: &Knowledge,
+    per_request: bool,
+) -> Option<String> {
     if per_request {
         return None;
     }

@@ -1,0 +1,335 @@
+//! The command line end to end: the contract's exit codes, the JSON schema,
+//! blockers for bad input, determinism, and snapshots of the outputs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_archlint"));
+    c.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    c
+}
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Drop what legitimately differs between runs: timing.
+fn stable(mut v: serde_json::Value) -> serde_json::Value {
+    v.as_object_mut().unwrap().remove("stats");
+    v
+}
+
+#[test]
+fn demo_report_validates_against_the_schema_and_has_every_rule() {
+    let out = run(&["check", "--format", "json", demo().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "errors in the demo give exit 1");
+    let report = json(&out);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schema/agent-output.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}");
+    for rule in [
+        "n-plus-one-query",
+        "unbounded-query",
+        "hardcoded-secret",
+        "unhandled-external-call",
+        "blocking-call-in-async",
+    ] {
+        assert!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == rule),
+            "demo lacks {rule}"
+        );
+    }
+    assert_eq!(report["status"], "failure");
+    assert!(!report["endpoints_created"].as_array().unwrap().is_empty());
+    assert!(!report["schemas_modified"].as_array().unwrap().is_empty());
+    assert!(!report["architecture_decisions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn exit_codes_follow_the_contract() {
+    let clean = tempfile::tempdir().unwrap();
+    std::fs::write(
+        clean.path().join("lib.rs"),
+        "pub fn add(a: u32, b: u32) -> u32 { a + b }\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(&["check", "--format", "json", clean.path().to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["check", "--format", "json", demo().to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&[
+            "check",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            demo().to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let missing = run(&["check", "/no/such/path/anywhere"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no such file"));
+    assert_eq!(
+        run(&["check", "--format", "yaml", "."]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["check", "--select", "no-such-rule", "."])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(run(&["explain", "no-such-rule"]).status.code(), Some(2));
+}
+
+#[test]
+fn bad_files_become_blockers_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("blob.data"), b"abc\0def\0").unwrap();
+    std::fs::write(p.join("latin1.rs"), b"const X: &str = \"caf\xe9\";\n").unwrap();
+    std::fs::write(p.join("broken.rs"), "fn main( {\n").unwrap();
+    std::fs::write(p.join("big.sql"), "SELECT 1;\n".repeat(1_100_000)).unwrap();
+    std::fs::write(
+        p.join("deep.rs"),
+        format!(
+            "fn f() {{ let x = {}1{}; }}\n",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("ok.rs"),
+        "const DB_PASSWORD: &str = \"Zq8!vN3#kL5@pW2x\";\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--max-file-size",
+        "10000000",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the secret in ok.rs is still found"
+    );
+    let r = json(&out);
+    let blockers: Vec<String> = r["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap().to_string())
+        .collect();
+    let has = |name: &str, why: &str| {
+        blockers
+            .iter()
+            .any(|b| b.starts_with(name) && b.contains(why))
+    };
+    assert!(has("blob.data", "binary"), "{blockers:?}");
+    assert!(has("latin1.rs", "UTF-8"), "{blockers:?}");
+    assert!(has("broken.rs", "syntax error"), "{blockers:?}");
+    assert!(has("big.sql", "size limit"), "{blockers:?}");
+    assert!(has("deep.rs", "nest"), "{blockers:?}");
+    assert_eq!(r["findings"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn reports_are_identical_across_job_counts() {
+    let d = demo();
+    let a = stable(json(&run(&[
+        "check",
+        "--format",
+        "json",
+        "--jobs",
+        "1",
+        d.to_str().unwrap(),
+    ])));
+    let b = stable(json(&run(&[
+        "check",
+        "--format",
+        "json",
+        "--jobs",
+        "2",
+        d.to_str().unwrap(),
+    ])));
+    let c = stable(json(&run(&[
+        "check",
+        "--format",
+        "json",
+        "--jobs",
+        "8",
+        d.to_str().unwrap(),
+    ])));
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}
+
+#[test]
+fn no_output_shows_a_whole_secret() {
+    let d = demo();
+    let env = std::fs::read_to_string(d.join(".env")).unwrap();
+    let stripe = env
+        .lines()
+        .find_map(|l| l.strip_prefix("STRIPE_SECRET_KEY="))
+        .unwrap()
+        .to_string();
+    for fmt in ["json", "text", "sarif", "github"] {
+        let out = run(&["check", "--format", fmt, d.to_str().unwrap()]);
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(!s.contains(&stripe), "{fmt} output leaks the secret");
+        assert!(
+            !s.contains(&stripe[4..]),
+            "{fmt} output leaks the secret's tail"
+        );
+    }
+}
+
+#[test]
+fn text_output_snapshot() {
+    let out = bin()
+        .current_dir(demo())
+        .args(["check", "--format", "text", "."])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The summary's time varies: cut it.
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("archlint:") {
+                l.split(" in ").next().unwrap()
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("demo_text", text);
+}
+
+#[test]
+fn json_findings_snapshot() {
+    let out = bin()
+        .current_dir(demo())
+        .args(["check", "--format", "json", "."])
+        .output()
+        .unwrap();
+    let r = json(&out);
+    insta::assert_json_snapshot!("demo_findings", r["findings"]);
+}
+
+#[test]
+fn rules_and_explain() {
+    let out = run(&["rules"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(s.lines().count(), 5);
+    let out = run(&["explain", "n-plus-one-query"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("## Why it matters") && s.contains("## How to fix"));
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.json");
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--output",
+        target.to_str().unwrap(),
+        demo().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(v["agent"], "backend-architect");
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/contract/sarif-schema-2.1.0.json");
+    let Ok(text) = std::fs::read_to_string(&schema_path) else {
+        eprintln!("skipped: {} is absent", schema_path.display());
+        return;
+    };
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let out = run(&["check", "--format", "sarif", demo().to_str().unwrap()]);
+    let sarif = json(&out);
+    let validator = jsonschema::options()
+        .should_validate_formats(false)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .take(10)
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema errors: {errors:?}");
+    assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn github_annotations() {
+    let out = run(&["check", "--format", "github", demo().to_str().unwrap()]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.lines().any(
+            |l| l.starts_with("::error file=") && l.contains("title=archlint n-plus-one-query")
+        ),
+        "{s}"
+    );
+    // Multi-line ranges carry no column fields.
+    for l in s.lines().filter(|l| l.starts_with("::")) {
+        let line = l
+            .split("line=")
+            .nth(1)
+            .and_then(|x| x.split(',').next())
+            .unwrap();
+        let end = l
+            .split("endLine=")
+            .nth(1)
+            .and_then(|x| x.split([',', ':']).next())
+            .unwrap();
+        assert_eq!(line != end, !l.contains(",col="), "{l}");
+    }
+}
