@@ -420,7 +420,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
                 Ok(m) => m,
                 Err(e) => {
                     r.blockers.push(format!("{}: {e}", c.rel));
-                    frontend::text::lower(text, kind, Lang::Rust)
+                    frontend::text::lower(text, kind, Lang::Rust, &c.rel)
                 }
             }
         }
@@ -429,7 +429,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
             frontend::text::extract_pairs(text, &mut m.literals, false, kind.test);
             m
         }
-        Lang::Text => frontend::text::lower(text, kind, Lang::Text),
+        Lang::Text => frontend::text::lower(text, kind, Lang::Text, &c.rel),
         other => {
             if deep {
                 r.blockers.push(format!(
@@ -437,7 +437,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
                     c.rel
                 ));
             }
-            frontend::text::lower(text, kind, other)
+            frontend::text::lower(text, kind, other, &c.rel)
         }
     };
     if deep && lang == Lang::Rust {

@@ -29,11 +29,25 @@ pub struct Step {
 pub struct Linked {
     by_name: HashMap<String, Vec<FnRef>>,
     local_modules: HashSet<String>,
+    /// The crate (package folder) of each file: free functions resolve within it.
+    crates: Vec<String>,
     pub queries: HashMap<FnRef, Step>,
     pub blocks: HashMap<FnRef, Step>,
     /// Named string constants: name -> (file, literal).
     pub consts: HashMap<String, Vec<(usize, usize)>>,
     pub schema: Schema,
+}
+
+/// The package folder of a file: the path before its `src/`, `tests/`, ... folder.
+fn crate_of(path: &str) -> String {
+    let segs: Vec<&str> = path.split('/').collect();
+    match segs
+        .iter()
+        .rposition(|s| matches!(*s, "src" | "tests" | "benches" | "examples"))
+    {
+        Some(i) => segs[..i].join("/"),
+        None => segs[..segs.len().saturating_sub(1)].join("/"),
+    }
 }
 
 pub struct Unit<'a> {
@@ -79,6 +93,7 @@ impl Linked {
         let mut l = Linked {
             by_name,
             local_modules,
+            crates: units.iter().map(|u| crate_of(u.path)).collect(),
             queries: HashMap::new(),
             blocks: HashMap::new(),
             consts,
@@ -143,11 +158,22 @@ impl Linked {
                             .collect();
                     }
                 }
-                cands
+                // An unqualified or `crate::` function: one of this crate's.
+                let mine = &self.crates[fi];
+                let free: Vec<FnRef> = cands
                     .iter()
                     .copied()
-                    .filter(|&(f, g)| units[f].model.functions[g].owner.is_none())
-                    .collect()
+                    .filter(|&(f, g)| {
+                        units[f].model.functions[g].owner.is_none() && &self.crates[f] == mine
+                    })
+                    .collect();
+                // Prefer a definition in the same file (a private helper).
+                let here: Vec<FnRef> = free.iter().copied().filter(|&(f, _)| f == fi).collect();
+                if here.is_empty() {
+                    free
+                } else {
+                    here
+                }
             }
             CallKind::Method => {
                 let methods = cands
@@ -170,21 +196,32 @@ impl Linked {
                         return mine;
                     }
                 }
-                if k.common_methods.contains(&c.name) {
-                    // Resolve a common name only when the receiver names the type.
-                    let recv = semantics::handle_name(if c.prev.is_none() { &c.root } else { "" })
-                        .replace('_', "")
-                        .to_ascii_lowercase();
-                    if recv.is_empty() {
-                        return Vec::new();
-                    }
-                    return methods
+                // Without types, a method name alone is weak evidence: resolve it when
+                // the receiver names the type (`self.user_repo` ~ `UserRepo`), or when
+                // the name is specific (`find_user_by_email`), never for `get`/`verify`.
+                let recv = semantics::handle_name(if c.prev.is_none() { &c.root } else { "" })
+                    .replace('_', "")
+                    .to_ascii_lowercase();
+                let by_type: Vec<FnRef> = if recv.is_empty() {
+                    Vec::new()
+                } else {
+                    methods
+                        .clone()
                         .filter(|&(f, g)| {
                             let fun = &units[f].model.functions[g];
                             let o = fun.owner.as_deref().unwrap_or("").to_ascii_lowercase();
-                            !o.is_empty() && (o == recv || o.ends_with(&recv) || recv.ends_with(&o))
+                            !o.is_empty()
+                                && (o == recv
+                                    || (recv.len() >= 4
+                                        && (o.ends_with(&recv) || recv.ends_with(&o))))
                         })
-                        .collect();
+                        .collect()
+                };
+                if !by_type.is_empty()
+                    || k.common_methods.contains(&c.name)
+                    || !c.name.contains('_')
+                {
+                    return by_type;
                 }
                 methods.collect()
             }

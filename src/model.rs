@@ -64,6 +64,8 @@ pub struct Function {
     pub trait_name: Option<String>,
     pub is_async: bool,
     pub is_test: bool,
+    /// The return type as written (empty for `()`).
+    pub returns: String,
     pub has_self: bool,
     pub params: Vec<Param>,
     /// Where the name is written.
@@ -256,6 +258,8 @@ pub struct SelectFacts {
     pub filtered: Vec<String>,
     /// Other branches of a UNION/INTERSECT/EXCEPT.
     pub branches: Vec<SelectFacts>,
+    /// Names defined by WITH: reading one is reading a derived table.
+    pub ctes: Vec<String>,
     /// Keyset pagination (`WHERE id > $1 ORDER BY id` with a LIMIT) is covered by
     /// `limited`; this records a cursor predicate without LIMIT for the message.
     pub cursor: bool,

@@ -120,7 +120,14 @@ pub fn query_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<QueryHit> {
     let c = &m.calls[id];
     let func = fn_of(m, c);
     if c.kind != CallKind::Method {
+        // `DbPool::Pool(conn)`, `Wrapper(pool)`: constructing a value is not a query.
+        let constructor = c
+            .name
+            .chars()
+            .next()
+            .is_some_and(|ch| ch.is_ascii_uppercase());
         if c.kind == CallKind::Path
+            && !constructor
             && !c.args.is_empty()
             && !k.q_not_queries.contains(&c.name)
             && !k.q_not_queries.contains(&c.full_path())

@@ -102,31 +102,39 @@ pub fn path_kind(rel: &str) -> PathKind {
     let segs: Vec<&str> = lower.split('/').collect();
     let name = *segs.last().unwrap_or(&"");
     let dirs = &segs[..segs.len().saturating_sub(1)];
+    // A word of a folder or file name: `crates_io_test_db/`, `test_keys.rs`, `user.test.ts`.
+    let test_word = |d: &str| {
+        d.split(['_', '-', '.']).any(|w| {
+            matches!(
+                w,
+                "test"
+                    | "tests"
+                    | "testing"
+                    | "testutils"
+                    | "testdata"
+                    | "mock"
+                    | "mocks"
+                    | "fixture"
+                    | "fixtures"
+                    | "fake"
+                    | "fakes"
+                    | "stub"
+                    | "stubs"
+                    | "conftest"
+            )
+        })
+    };
+    let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
     let test = dirs.iter().any(|d| {
-        matches!(
-            *d,
-            "tests"
-                | "test"
-                | "benches"
-                | "examples"
-                | "fixtures"
-                | "testdata"
-                | "test_data"
-                | "__tests__"
-                | "spec"
-                | "mocks"
-                | "__mocks__"
-                | "testing"
-                | "e2e"
-        )
-    }) || name == "build.rs"
-        || name.ends_with("_test.go")
-        || name.ends_with("_test.rs")
-        || name.starts_with("test_") && name.ends_with(".py")
-        || name.ends_with("_test.py")
-        || name.contains(".test.")
+        test_word(d)
+            || matches!(
+                *d,
+                "benches" | "examples" | "__tests__" | "__mocks__" | "e2e"
+            )
+    }) || test_word(stem)
         || name.contains(".spec.")
-        || name == "conftest.py";
+        || dirs.contains(&"spec")
+        || name == "build.rs";
     let example = name.ends_with(".example")
         || name.ends_with(".sample")
         || name.ends_with(".template")

@@ -112,7 +112,11 @@ fn text_of<T: ToTokens>(t: &T) -> String {
         }
         s.push_str(&part);
         if s.len() > 160 {
-            s.truncate(160);
+            let mut cut = 160;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
             break;
         }
     }
@@ -460,10 +464,12 @@ impl<'a> Lower<'a> {
             let per_element = iter_source
                 && matches!(link, Link::Method(_))
                 && self.k.per_element_adaptors.contains(&name);
+            // Crate-local wrappers (`spawn_blocking_with_tracing`, `run_blocking`) count too.
             let offload = self.k.offload_calls.iter().any(|p| {
                 crate::knowledge::path_matches(&full, p)
                     || (p.as_str() == name && matches!(link, Link::Method(_)))
-            });
+            }) || name.contains("blocking")
+                || name.contains("block_in_place");
             let cache = self.k.cache_methods.contains(&name);
             match link {
                 Link::Method(m) => {
@@ -534,6 +540,14 @@ impl<'a> Lower<'a> {
                 self.loops.push(lid);
                 self.visit_expr(a);
                 self.loops.pop();
+            } else if closure_like && callee.starts_with("spawn") && !offload {
+                // A task spawned per element runs concurrently on its own: fan-out,
+                // not a query per element of the caller's loop.
+                let saved = std::mem::take(&mut self.loops);
+                let base = self.fns.last().map(|f| f.loop_base).unwrap_or(0);
+                self.loops = saved[..base.min(saved.len())].to_vec();
+                self.visit_expr(a);
+                self.loops = saved;
             } else if closure_like && offload {
                 self.offload += 1;
                 self.asyncs.push(matches!(a, Expr::Async(_)));
@@ -654,7 +668,17 @@ impl<'a> Lower<'a> {
                 owner,
                 trait_name,
                 is_async: sig.asyncness.is_some(),
-                is_test,
+                // `build_pool_for_tests`, `test_helpers`: test support by name.
+                is_test: is_test
+                    || sig
+                        .ident
+                        .to_string()
+                        .split('_')
+                        .any(|w| w == "test" || w == "tests"),
+                returns: match &sig.output {
+                    syn::ReturnType::Default => String::new(),
+                    syn::ReturnType::Type(_, t) => text_of(t),
+                },
                 has_self,
                 params,
                 span: span_of(sig.ident.span()),

@@ -421,6 +421,13 @@ fn alter_change(op: &str) -> Option<DdlChange> {
 
 fn query_facts(q: &Query) -> SelectFacts {
     let mut f = set_expr_facts(&q.body);
+    if let Some(w) = &q.with {
+        f.ctes = w
+            .cte_tables
+            .iter()
+            .map(|c| unquote(&c.alias.name.value))
+            .collect();
+    }
     let limited = match &q.limit_clause {
         Some(LimitClause::LimitOffset { limit, .. }) => limit
             .as_ref()
@@ -643,7 +650,17 @@ fn select_facts(s: &Select) -> SelectFacts {
 fn factor_name(t: &TableFactor) -> (String, Option<String>) {
     match t {
         TableFactor::Table { name, alias, .. } => (
-            last_ident(&name.to_string()),
+            {
+                let full = name.to_string().to_ascii_lowercase();
+                if full.starts_with("information_schema.")
+                    || full.starts_with("pg_")
+                    || full.starts_with("sqlite_")
+                {
+                    "(system catalog)".to_string()
+                } else {
+                    last_ident(&full)
+                }
+            },
             alias.as_ref().map(|a| unquote(&a.name.value)),
         ),
         TableFactor::Derived { alias, .. } => (

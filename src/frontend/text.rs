@@ -70,10 +70,58 @@ fn scalar(v: &str, allow_unquoted: bool) -> Option<(usize, &str)> {
 }
 
 /// Lower a text file into named literals.
-pub fn lower(text: &str, kind: PathKind, lang: Lang) -> FileModel {
+pub fn lower(text: &str, kind: PathKind, lang: Lang, path: &str) -> FileModel {
     let mut m = FileModel::new(lang, kind);
-    extract_pairs(text, &mut m.literals, lang == Lang::Text, kind.test);
+    extract_pairs(
+        text,
+        &mut m.literals,
+        lang == Lang::Text && is_config(path),
+        kind.test,
+    );
     m
+}
+
+/// Formats where `key = value` holds an unquoted scalar (elsewhere an unquoted
+/// right-hand side is an expression, not a literal).
+pub fn is_config(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    name.starts_with(".env")
+        || name.starts_with("dockerfile")
+        || name.ends_with(".dockerfile")
+        || matches!(
+            name.as_str(),
+            ".npmrc" | ".pypirc" | ".netrc" | ".pgpass" | "credentials" | "config"
+        )
+        || matches!(
+            ext,
+            "env"
+                | "ini"
+                | "cfg"
+                | "conf"
+                | "properties"
+                | "toml"
+                | "yaml"
+                | "yml"
+                | "hjson"
+                | "sh"
+                | "bash"
+                | "zsh"
+                | "envrc"
+                | "tfvars"
+                | "hcl"
+                | "tf"
+                | "md"
+                | "markdown"
+                | "rst"
+                | "txt"
+                | "example"
+                | "sample"
+                | "template"
+                | "dist"
+                | "local"
+                | "rc"
+        )
 }
 
 /// Name/value pairs of every line of `text`, appended to `out`.

@@ -100,6 +100,12 @@ impl Rule for BlockingCallInAsync {
             {
                 continue;
             }
+            // `async fn main` runs start-up before serving: blocking there stalls nothing.
+            if c.func
+                .is_some_and(|f| m.functions[f].name == "main" && m.functions[f].owner.is_none())
+            {
+                continue;
+            }
             let span = Span::new(c.span.start, c.span.end);
             if let Some(api) = semantics::blocking_at(m, id, ctx.k) {
                 out.push(

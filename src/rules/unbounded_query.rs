@@ -73,7 +73,7 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
         return None;
     }
     let (table, alias) = s.tables.first()?;
-    if table.starts_with('(') {
+    if table.starts_with('(') || s.ctes.contains(table) {
         return None; // a derived table: its bound is not known here
     }
     let mine: Vec<String> = s

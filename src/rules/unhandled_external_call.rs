@@ -173,6 +173,10 @@ impl Rule for UnhandledExternalCall {
 fn via_helper(ctx: &ProgramCtx, fi: usize, chain: &[usize]) -> Option<semantics::ExternalHit> {
     for &id in chain {
         for g in ctx.linked.resolve(ctx.units, fi, id, ctx.k) {
+            let returns = &ctx.units[g.0].model.functions[g.1].returns;
+            if !returns.contains("Result") && !returns.starts_with("Option") {
+                continue; // nothing to handle: the helper dealt with its errors
+            }
             if let Some(s) = ctx.linked.queries.get(&g) {
                 return Some(semantics::ExternalHit {
                     call: id,
