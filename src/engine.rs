@@ -147,7 +147,19 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
             model: results[i].model.as_ref().unwrap(),
         })
         .collect();
-    let linked = pool.install(|| Linked::build(&units, &k));
+    // A bug in linking must not lose the per-file findings: fall back to no summaries.
+    let linked = match catch_unwind(AssertUnwindSafe(|| {
+        pool.install(|| Linked::build(&units, &k))
+    })) {
+        Ok(l) => l,
+        Err(p) => {
+            blockers.push(format!(
+                "internal error while linking (cross-file analysis disabled): {}",
+                panic_text(&p)
+            ));
+            Linked::build(&[], &k)
+        }
+    };
     let link_ms = t2.elapsed().as_millis() as u64;
     let t3 = Instant::now();
     let ctx = ProgramCtx {

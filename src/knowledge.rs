@@ -38,6 +38,7 @@ pub struct RawLoops {
     pub iterator_sources: Vec<String>,
     pub batch_sources: Vec<String>,
     pub data_pullers: Vec<String>,
+    pub not_data: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -126,6 +127,7 @@ impl RawKnowledge {
         extend(&mut l.iterator_sources, &ol.iterator_sources);
         extend(&mut l.batch_sources, &ol.batch_sources);
         extend(&mut l.data_pullers, &ol.data_pullers);
+        merge_re(&mut l.not_data, &ol.not_data);
         extend(&mut self.offload.calls, &o.offload.calls);
         let (b, ob) = (&mut self.blocking, &o.blocking);
         extend(&mut b.paths, &ob.paths);
@@ -187,6 +189,7 @@ pub struct Knowledge {
     pub iterator_sources: Set,
     pub batch_sources: Set,
     pub data_pullers: Set,
+    pub not_data: Regex,
     pub offload_calls: Vec<String>,
     pub blocking_paths: Vec<String>,
     pub blocking_methods: Set,
@@ -245,6 +248,7 @@ impl Knowledge {
             iterator_sources: set(&l.iterator_sources),
             batch_sources: set(&l.batch_sources),
             data_pullers: set(&l.data_pullers),
+            not_data: re(&l.not_data)?,
             offload_calls: r.offload.calls.clone(),
             blocking_paths: b.paths.clone(),
             blocking_methods: set(&b.methods),

@@ -62,7 +62,7 @@ pub fn is_db_handle(text: &str, func: Option<&Function>, k: &Knowledge) -> bool 
     if k.q_handle_names.is_match(name) {
         return true;
     }
-    // A parameter whose type names a handle.
+    // A parameter whose type names a handle (itself, not one of its fields).
     let root = text.trim_start_matches(['&', '*', '(']);
     let root = root
         .strip_prefix("mut ")
@@ -70,11 +70,7 @@ pub fn is_db_handle(text: &str, func: Option<&Function>, k: &Knowledge) -> bool 
         .trim_start_matches(['&', '*']);
     let root = root.split(['.', '?', '(']).next().unwrap_or(root);
     if let Some(f) = func {
-        if let Some(p) = f
-            .params
-            .iter()
-            .find(|p| p.name == root && (root == name || text.contains(&format!("{root}.{name}"))))
-        {
+        if let Some(p) = f.params.iter().find(|p| p.name == root && root == name) {
             return type_names_handle(&p.ty, k);
         }
     }
@@ -441,6 +437,7 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
         return None;
     }
     match c.kind {
+        CallKind::Path if c.path.is_empty() => None,
         CallKind::Path => {
             let full = m.resolve_path(&c.path);
             // Only paths that resolve to an absolute crate path are trusted.

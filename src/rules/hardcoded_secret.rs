@@ -96,11 +96,11 @@ impl HardcodedSecret {
         what: &str,
         help: &str,
     ) {
+        // One finding per secret: a value seen by two detectors (a JWT in an
+        // Authorization header) is reported once.
         if out.iter().any(|f| {
-            f.line == span.start.line
-                && f.mask.is_some_and(|m| {
-                    m.start.col <= span.start.col && span.start.col <= m.end.col.max(m.start.col)
-                })
+            f.mask
+                .is_some_and(|m| m.start <= span.end && span.start <= m.end)
         }) {
             return;
         }

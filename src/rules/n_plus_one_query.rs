@@ -49,13 +49,21 @@ pub struct NPlusOneQuery;
 /// The call in the loop, the helper chain down to the query, and whether it writes.
 type Hit = (CallId, Vec<(FnRef, CallId)>, bool);
 
-fn per_element_loop(m: &FileModel, loops: &[LoopId]) -> Option<LoopId> {
+fn per_element_loop(
+    m: &FileModel,
+    loops: &[LoopId],
+    k: &crate::knowledge::Knowledge,
+) -> Option<LoopId> {
     let l = loops
         .iter()
         .rev()
         .copied()
         .find(|&l| m.loops[l].per_element)?;
-    (!m.loops[l].batched).then_some(l)
+    let lo = &m.loops[l];
+    // Loops over configuration (plugins, databases) run a handful of times.
+    let over = lo.over.trim_start_matches('&');
+    let over = over.split(".iter()").next().unwrap_or(over);
+    (!lo.batched && !k.not_data.is_match(over)).then_some(l)
 }
 
 fn limited_sql(m: &FileModel, tail: CallId) -> bool {
@@ -85,7 +93,7 @@ impl Rule for NPlusOneQuery {
             if c.func.is_some_and(|f| m.functions[f].is_test) {
                 continue;
             }
-            let Some(lp) = per_element_loop(m, &c.loops) else {
+            let Some(lp) = per_element_loop(m, &c.loops, ctx.k) else {
                 continue;
             };
             let chain = m.chain(first);
