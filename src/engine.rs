@@ -442,15 +442,20 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
             m
         }
         Lang::Text => frontend::text::lower(text, kind, Lang::Text, &c.rel),
-        other => {
-            if deep {
-                r.blockers.push(format!(
-                    "{}: not parsed: brackets nest deeper than {MAX_NESTING} levels",
-                    c.rel
-                ));
-            }
+        other if deep => {
+            r.blockers.push(format!(
+                "{}: not parsed: brackets nest deeper than {MAX_NESTING} levels",
+                c.rel
+            ));
             frontend::text::lower(text, kind, other, &c.rel)
         }
+        other => match frontend::treesitter::lower(text, other, &c.rel, kind, s.k, s.dialect) {
+            Ok(m) => m,
+            Err(e) => {
+                r.blockers.push(format!("{}: {e}", c.rel));
+                frontend::text::lower(text, kind, other, &c.rel)
+            }
+        },
     };
     if deep && lang == Lang::Rust {
         r.blockers.push(format!(

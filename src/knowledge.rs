@@ -213,6 +213,7 @@ pub struct Knowledge {
     pub client_constructors: Vec<String>,
     pub client_builders: Vec<String>,
     pub timeout_methods: Set,
+    pub langs: Langs,
 }
 
 impl Knowledge {
@@ -272,7 +273,19 @@ impl Knowledge {
             client_constructors: e.client_constructors.clone(),
             client_builders: e.client_builders.clone(),
             timeout_methods: set(&e.timeout_methods),
+            langs: Langs::load()?,
         })
+    }
+
+    /// The knowledge of a tree-sitter language.
+    pub fn lang(&self, l: crate::model::Lang) -> Option<&LangKnowledge> {
+        use crate::model::Lang;
+        match l {
+            Lang::Python => Some(&self.langs.python),
+            Lang::TypeScript | Lang::JavaScript => Some(&self.langs.typescript),
+            Lang::Go => Some(&self.langs.go),
+            _ => None,
+        }
     }
 
     /// Does a written path (after import resolution) end with one of `list`'s paths?
@@ -321,5 +334,195 @@ mod tests {
         assert!(!path_matches("my_query", "query"));
         assert!(path_matches("std::fs::read", "std::fs::"));
         assert!(!path_matches("tokio::fs::read", "std::fs::"));
+    }
+}
+
+pub const PYTHON_TOML: &str = include_str!("../rules/python.toml");
+pub const TYPESCRIPT_TOML: &str = include_str!("../rules/typescript.toml");
+pub const GO_TOML: &str = include_str!("../rules/go.toml");
+
+/// One pattern of a tree-sitter language's knowledge file.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawPattern {
+    pub callee: String,
+    #[serde(default)]
+    pub rows: Option<String>,
+    #[serde(default)]
+    pub bound: Option<String>,
+    #[serde(default)]
+    pub lazy: bool,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    #[serde(default)]
+    pub write: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLang {
+    pub query: Vec<RawPattern>,
+    pub external: Vec<RawPattern>,
+    pub blocking: Vec<RawPattern>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    One,
+    Many,
+    Write,
+    /// Runs SQL given as its first argument: the SQL decides.
+    Sql,
+}
+
+#[derive(Debug)]
+pub struct Pattern {
+    pub callee: Regex,
+    pub rows: Rows,
+    pub bound: Option<Regex>,
+    /// A lazy query object (Django queryset, knex builder): a query only when
+    /// it ends the chain.
+    pub lazy: bool,
+    pub kind: String,
+    pub timeout: Option<Regex>,
+    pub write: Option<Regex>,
+}
+
+/// Knowledge of one tree-sitter language.
+#[derive(Debug, Default)]
+pub struct LangKnowledge {
+    pub query: Vec<Pattern>,
+    pub external: Vec<Pattern>,
+    pub blocking: Vec<Pattern>,
+}
+
+impl LangKnowledge {
+    fn compile(raw: &RawLang, file: &str) -> Result<LangKnowledge, String> {
+        let pat = |p: &RawPattern| -> Result<Pattern, String> {
+            let opt = |s: &Option<String>| {
+                s.as_deref()
+                    .map(Regex::new)
+                    .transpose()
+                    .map_err(|e| format!("{file}: {e}"))
+            };
+            Ok(Pattern {
+                callee: Regex::new(&p.callee).map_err(|e| format!("{file}: {e}"))?,
+                rows: match p.rows.as_deref() {
+                    Some("many") => Rows::Many,
+                    Some("write") => Rows::Write,
+                    Some("sql") => Rows::Sql,
+                    _ => Rows::One,
+                },
+                bound: opt(&p.bound)?,
+                lazy: p.lazy,
+                kind: p.kind.clone().unwrap_or_else(|| "database".into()),
+                timeout: opt(&p.timeout)?,
+                write: opt(&p.write)?,
+            })
+        };
+        Ok(LangKnowledge {
+            query: raw.query.iter().map(pat).collect::<Result<_, _>>()?,
+            external: raw.external.iter().map(pat).collect::<Result<_, _>>()?,
+            blocking: raw.blocking.iter().map(pat).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The call as written, with `()` after earlier calls: `User.objects.filter().first`.
+    pub fn dotted(m: &crate::model::FileModel, id: usize) -> String {
+        let chain = m.chain(id);
+        let pos = chain.iter().position(|&x| x == id).unwrap_or(0);
+        let first = &m.calls[chain[0]];
+        let mut s = first.root.clone();
+        for (i, &x) in chain[..=pos].iter().enumerate() {
+            let c = &m.calls[x];
+            let mut name = c.name.clone();
+            if i == 0 && c.kind == crate::model::CallKind::Path {
+                if let Some(imp) = m.imports.iter().find(|imp| imp.alias == c.name) {
+                    if !imp.path.ends_with(&format!(".{}", c.name))
+                        || imp.path.split('.').next() != Some(c.name.as_str())
+                    {
+                        name = imp.path.clone();
+                    }
+                }
+            }
+            if i > 0 {
+                s.push_str("().");
+            } else if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(&name);
+        }
+        s
+    }
+
+    /// The whole chain with its arguments, for bound and timeout patterns.
+    pub fn chain_text(m: &crate::model::FileModel, id: usize) -> String {
+        let mut s = String::new();
+        for x in m.chain(id) {
+            let c = &m.calls[x];
+            s.push('.');
+            s.push_str(&c.name);
+            s.push('(');
+            for a in &c.args {
+                s.push_str(&a.text);
+                s.push(',');
+            }
+            s.push(')');
+        }
+        s
+    }
+
+    fn find<'p>(
+        pats: &'p [Pattern],
+        m: &crate::model::FileModel,
+        id: usize,
+    ) -> Option<&'p Pattern> {
+        let d = Self::dotted(m, id);
+        pats.iter().find(|p| p.callee.is_match(&d))
+    }
+
+    /// The query pattern this call matches (lazy builders only at the end of their chain).
+    pub fn query_of(&self, m: &crate::model::FileModel, id: usize) -> Option<&Pattern> {
+        let p = Self::find(&self.query, m, id)?;
+        if p.lazy && m.calls[id].next.is_some() {
+            return None;
+        }
+        Some(p)
+    }
+
+    pub fn sql_call(&self, m: &crate::model::FileModel, id: usize) -> bool {
+        self.query_of(m, id).is_some_and(|p| p.rows == Rows::Sql)
+    }
+
+    pub fn external_of(&self, m: &crate::model::FileModel, id: usize) -> Option<&Pattern> {
+        Self::find(&self.external, m, id)
+    }
+
+    pub fn blocking_of(&self, m: &crate::model::FileModel, id: usize) -> Option<&Pattern> {
+        Self::find(&self.blocking, m, id)
+    }
+}
+
+/// Knowledge of every tree-sitter language, loaded once.
+#[derive(Debug, Default)]
+pub struct Langs {
+    pub python: LangKnowledge,
+    pub typescript: LangKnowledge,
+    pub go: LangKnowledge,
+}
+
+impl Langs {
+    pub fn load() -> Result<Langs, String> {
+        let parse = |text: &str, file: &str| -> Result<LangKnowledge, String> {
+            let raw: RawLang = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+            LangKnowledge::compile(&raw, file)
+        };
+        Ok(Langs {
+            python: parse(PYTHON_TOML, "rules/python.toml")?,
+            typescript: parse(TYPESCRIPT_TOML, "rules/typescript.toml")?,
+            go: parse(GO_TOML, "rules/go.toml")?,
+        })
     }
 }

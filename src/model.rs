@@ -156,6 +156,10 @@ pub struct Call {
     pub in_cache_closure: bool,
     /// Runs only when the function's parameter of this index is `None`.
     pub none_guard: Option<usize>,
+    /// Inside a `try` whose handler swallows the error (`except: pass`, `catch {}`).
+    pub swallowed: bool,
+    /// The result is sliced right away (`qs[:10]`): bounded by the caller.
+    pub sliced: bool,
 }
 
 impl Call {

@@ -2,7 +2,7 @@
 //! call an external service, block the thread? Shared by the linker (function
 //! summaries) and by every rule, so the answer is the same everywhere.
 
-use crate::knowledge::{path_matches, Knowledge};
+use crate::knowledge::{path_matches, Knowledge, LangKnowledge, Rows};
 use crate::model::{ArgKind, Call, CallId, CallKind, FileModel, Function, SqlFacts};
 
 /// The simple name an expression reduces to: `&mut *tx` -> `tx`,
@@ -113,6 +113,9 @@ pub fn sql_of(m: &FileModel, tail: CallId) -> Option<&crate::model::SqlStmt> {
 
 /// Does the call `id` (one link of a chain) run a database query?
 pub fn query_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<QueryHit> {
+    if let Some(lk) = k.lang(m.lang) {
+        return lang_query_at(m, id, k, lk);
+    }
     let c = &m.calls[id];
     let func = fn_of(m, c);
     if c.kind != CallKind::Method {
@@ -297,6 +300,9 @@ pub struct ExternalHit {
 }
 
 pub fn external_chain(m: &FileModel, any: CallId, k: &Knowledge) -> Option<ExternalHit> {
+    if let Some(lk) = k.lang(m.lang) {
+        return lang_external(m, any, k, lk);
+    }
     let chain = m.chain(any);
     let first = &m.calls[chain[0]];
     let root = handle_name(&first.root).to_string();
@@ -436,6 +442,9 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
     if c.awaited {
         return None;
     }
+    if let Some(lk) = k.lang(m.lang) {
+        return lk.blocking_of(m, id).map(|_| LangKnowledge::dotted(m, id));
+    }
     match c.kind {
         CallKind::Path if c.path.is_empty() => None,
         CallKind::Path => {
@@ -514,6 +523,101 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
         }
         CallKind::Macro => None,
     }
+}
+
+/// Python, TypeScript/JavaScript, Go: what the language's knowledge file says.
+fn lang_query_at(m: &FileModel, id: CallId, k: &Knowledge, lk: &LangKnowledge) -> Option<QueryHit> {
+    let c = &m.calls[id];
+    if let Some(p) = lk.query_of(m, id) {
+        let write = match p.rows {
+            Rows::Write => true,
+            Rows::Sql => {
+                matches!(
+                    sql_of(m, m.chain_end(id)).map(|s| &s.facts),
+                    Some(SqlFacts::Write { .. })
+                ) || c.name.to_ascii_lowercase().starts_with("exec")
+            }
+            _ => false,
+        };
+        return Some(QueryHit {
+            call: id,
+            how: QueryHow::Terminal,
+            write,
+        });
+    }
+    // A helper given a session, connection or client: `load_user(db, id)`.
+    let handle = c.args.iter().any(|a| {
+        let n = handle_name(&a.text);
+        matches!(a.kind, ArgKind::Path(_) | ArgKind::Other)
+            && (k.q_handle_names.is_match(n)
+                || matches!(
+                    n,
+                    "session"
+                        | "cursor"
+                        | "cur"
+                        | "prisma"
+                        | "knex"
+                        | "em"
+                        | "entityManager"
+                        | "trx"
+                ))
+    });
+    if handle
+        && !c.name.is_empty()
+        && !matches!(
+            c.name.as_str(),
+            "close"
+                | "commit"
+                | "rollback"
+                | "append"
+                | "push"
+                | "add"
+                | "Close"
+                | "Begin"
+                | "defer"
+        )
+    {
+        return Some(QueryHit {
+            call: id,
+            how: QueryHow::PassesHandle,
+            write: is_write_name(&c.name.to_ascii_lowercase(), k),
+        });
+    }
+    None
+}
+
+fn lang_external(
+    m: &FileModel,
+    any: CallId,
+    k: &Knowledge,
+    lk: &LangKnowledge,
+) -> Option<ExternalHit> {
+    for id in m.chain(any) {
+        if let Some(p) = lk.external_of(m, id) {
+            let d = LangKnowledge::dotted(m, id);
+            let args: String = m.calls[id].args.iter().map(|a| a.text.as_str()).collect();
+            let write = p.write.as_ref().is_some_and(|w| w.is_match(&d))
+                || args.contains("method: 'POST'")
+                || args.contains("method: \"POST\"");
+            return Some(ExternalHit {
+                call: id,
+                kind: "HTTP",
+                write,
+                payment: k.payment_words.is_match(&args) || k.payment_words.is_match(&d),
+            });
+        }
+        if let Some(q) = lang_query_at(m, id, k, lk) {
+            if q.how != QueryHow::PassesHandle {
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "database",
+                    write: q.write,
+                    payment: false,
+                });
+            }
+        }
+    }
+    None
 }
 
 /// Is this call one that moves a closure off the executor?

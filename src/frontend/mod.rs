@@ -4,6 +4,7 @@
 pub mod rust;
 pub mod sql;
 pub mod text;
+pub mod treesitter;
 
 use crate::model::{Lang, PathKind};
 

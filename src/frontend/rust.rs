@@ -332,6 +332,8 @@ impl<'a> Lower<'a> {
             exits_loop: self.exits_loop(),
             in_cache_closure: self.cache > 0,
             none_guard: self.none_guard,
+            swallowed: false,
+            sliced: false,
         };
         self.m.calls.push(call);
         self.m.calls.len() - 1

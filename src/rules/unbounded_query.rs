@@ -136,6 +136,20 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
 /// How the chain that runs the SQL reads rows: Some(true) all of them, Some(false) at most one or a stream.
 fn reads_all(m: &FileModel, tail: CallId, ctx: &ProgramCtx) -> Option<(bool, CallId)> {
     let chain = m.chain(tail);
+    if let Some(lk) = ctx.k.lang(m.lang) {
+        // The call that runs the SQL says how many rows come back.
+        let id = chain
+            .iter()
+            .copied()
+            .find(|&x| lk.query_of(m, x).is_some())?;
+        let n = m.calls[id].name.to_ascii_lowercase();
+        let one = n.contains("row")
+            || n.starts_with("get")
+            || n.contains("one")
+            || n == "fetchval"
+            || n == "none";
+        return Some((!one && !m.calls[tail].sliced, id));
+    }
     for (i, &id) in chain.iter().enumerate() {
         let c = &m.calls[id];
         if c.kind != CallKind::Method {
@@ -273,11 +287,105 @@ impl Rule for UnboundedQuery {
                 out.push(f);
             }
         }
-        self.orm_chains(ctx, fi, out);
+        if ctx.k.lang(m.lang).is_some() {
+            self.lang_chains(ctx, fi, out);
+        } else {
+            self.orm_chains(ctx, fi, out);
+        }
     }
 }
 
 impl UnboundedQuery {
+    /// Python, TypeScript/JavaScript, Go ORM calls that return many rows with no bound.
+    fn lang_chains(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        use crate::knowledge::{LangKnowledge, Rows};
+        let u = &ctx.units[fi];
+        let m = u.model;
+        let Some(lk) = ctx.k.lang(m.lang) else { return };
+        for (id, c) in m.calls.iter().enumerate() {
+            // Class-level querysets (`queryset = X.objects.all()`) are paginated by the framework.
+            if c.in_test
+                || c.func.is_none()
+                || m.sql.iter().any(|s| s.call == Some(m.chain_end(id)))
+            {
+                continue;
+            }
+            let Some(p) = lk.query_of(m, id) else {
+                continue;
+            };
+            if p.rows != Rows::Many || m.calls[m.chain_end(id)].sliced {
+                continue;
+            }
+            let text = LangKnowledge::chain_text(m, id);
+            if p.bound.as_ref().is_some_and(|b| b.is_match(&text)) {
+                continue;
+            }
+            // Later calls of the chain that bound it (`.limit(10)`, `.first()`).
+            let later: Vec<&str> = m
+                .chain(id)
+                .iter()
+                .skip_while(|&&x| x != id)
+                .map(|&x| m.calls[x].name.as_str())
+                .collect();
+            if later.iter().any(|n| {
+                matches!(
+                    *n,
+                    "limit"
+                        | "Limit"
+                        | "first"
+                        | "First"
+                        | "take"
+                        | "Take"
+                        | "paginate"
+                        | "slice"
+                        | "one"
+                        | "get"
+                )
+            }) {
+                continue;
+            }
+            let label = LangKnowledge::dotted(m, id);
+            // Arguments that filter: of `filter`/`where` calls, or an options object with `where`.
+            let filters: Vec<&str> = m
+                .chain(id)
+                .iter()
+                .flat_map(|&x| {
+                    let c = &m.calls[x];
+                    let filtering = matches!(
+                        c.name.as_str(),
+                        "filter"
+                            | "filter_by"
+                            | "where"
+                            | "Where"
+                            | "exclude"
+                            | "andWhere"
+                            | "whereIn"
+                    );
+                    c.args
+                        .iter()
+                        .map(|a| a.text.as_str())
+                        .filter(move |t| !t.is_empty() && (filtering || t.contains("where")))
+                })
+                .collect();
+            let (sev, why) = if filters.is_empty() {
+                (Severity::Error, "reads every row".to_string())
+            } else {
+                (
+                    Severity::Warning,
+                    "reads rows by a filter with no limit".to_string(),
+                )
+            };
+            let first = m.chain(id)[0];
+            let span = Span::new(m.calls[first].span.start, m.calls[id].span.end);
+            out.push(
+                Finding::new(META.id, sev, u.path, span, format!("`{label}` {why}"))
+                    .help("page the query: `take`/`skip` with a cursor (Prisma, TypeORM), `limit` (Sequelize, knex, SQLAlchemy), a slice `[:n]` or a paginator (Django), `.Limit(n)` (gorm)")
+                    .key(format!("{label}|{}", filters.join(",")))
+                    .function(fn_label(m, id)),
+            );
+        }
+    }
+
     /// ORM chains without SQL text: sea-orm `Entity::find()...all(db)`, diesel `table.filter(..).load(conn)`.
     fn orm_chains(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
         let u = &ctx.units[fi];

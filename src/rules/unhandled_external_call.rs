@@ -82,6 +82,10 @@ impl Rule for UnhandledExternalCall {
                     k.http_verbs.contains(&m.calls[x].name) && !m.calls[x].args.is_empty()
                 })
         });
+        if let Some(lk) = k.lang(m.lang) {
+            lang_checks(ctx, fi, lk, out);
+            return;
+        }
         for (first, c) in m.calls.iter().enumerate() {
             if c.prev.is_some() || c.in_test || c.func.is_some_and(|f| m.functions[f].is_test) {
                 continue;
@@ -165,6 +169,74 @@ impl Rule for UnhandledExternalCall {
                         .function(fn_label(m, first)),
                 );
             }
+        }
+    }
+}
+
+/// Python, TypeScript/JavaScript, Go: missing timeouts, errors dropped with
+/// `_`, swallowed by an empty handler, or promises left to reject unobserved.
+fn lang_checks(
+    ctx: &ProgramCtx,
+    fi: usize,
+    lk: &crate::knowledge::LangKnowledge,
+    out: &mut Vec<Finding>,
+) {
+    use crate::knowledge::LangKnowledge;
+    let u = &ctx.units[fi];
+    let m = u.model;
+    for (first, c) in m.calls.iter().enumerate() {
+        if c.prev.is_some() || c.in_test || c.func.is_some_and(|f| m.functions[f].is_test) {
+            continue;
+        }
+        let chain = m.chain(first);
+        let tail = *chain.last().unwrap();
+        let span = Span::new(c.span.start, m.calls[tail].span.end);
+        let Some(hit) = semantics::external_chain(m, first, ctx.k) else {
+            continue;
+        };
+        let label = LangKnowledge::dotted(m, hit.call);
+        let t = &m.calls[tail];
+        let text = LangKnowledge::chain_text(m, hit.call);
+        let mut verdict: Option<(Severity, String, &str)> = None;
+        if let Some(p) = lk.external_of(m, hit.call) {
+            if p.timeout.as_ref().is_some_and(|re| !re.is_match(&text)) {
+                let msg = if m.lang == crate::model::Lang::Go {
+                    format!("`{label}` uses an HTTP client without a timeout (`http.DefaultClient` and `http.Client{{}}` wait forever)")
+                } else {
+                    format!("`{label}` is called without a timeout: a hung peer holds the request forever")
+                };
+                verdict = Some((Severity::Warning, msg, "set a timeout: `timeout=10` (requests), `&http.Client{Timeout: 10 * time.Second}` (Go)"));
+            }
+        }
+        if verdict.is_none() {
+            if t.usage == Usage::LetUnderscore {
+                verdict = Some(discard(&hit, &label, "`_`"));
+            } else if t.swallowed {
+                verdict = Some(discard(&hit, &label, "an empty exception handler"));
+            } else if matches!(
+                m.lang,
+                crate::model::Lang::TypeScript | crate::model::Lang::JavaScript
+            ) && t.usage == Usage::Discarded
+                && !chain.iter().any(|&x| {
+                    m.calls[x].awaited
+                        || matches!(m.calls[x].name.as_str(), "catch" | "then" | "finally")
+                })
+            {
+                let sev = if hit.write || hit.payment {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                verdict = Some((sev, format!("the promise of the {} call `{label}` is never awaited and its rejection never handled", hit.kind), "`await` it inside `try`/`catch`, or add `.catch(err => ...)` that logs and reports the failure"));
+            }
+        }
+        if let Some((sev, msg, help)) = verdict {
+            out.push(
+                Finding::new(META.id, sev, u.path, span, msg)
+                    .help(help)
+                    .key(format!("{}|{label}", hit.kind))
+                    .function(fn_label(m, first)),
+            );
         }
     }
 }
