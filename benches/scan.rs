@@ -1,1 +1,185 @@
-fn main() {}
+//! End-to-end and per-frontend benchmarks over a generated backend tree.
+//!
+//! Every figure is relative to a baseline measured in the same run: the
+//! parse-only scan (read + parse + lower + link, no rules) is the baseline of
+//! the full scan, and the 1x tree is the baseline of the 5x tree. Set
+//! `ARCHLINT_BENCH_DIR` to also scan a checkout of your own.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use archlint::config::Config;
+use archlint::engine::{self, Options};
+use archlint::report::{json, Report};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "support/generator.rs"]
+mod generator;
+
+fn options(path: &Path, rules: bool) -> Options {
+    Options {
+        paths: vec![path.to_path_buf()],
+        jobs: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        no_ignore: false,
+        max_file_size: 4 << 20,
+        select: if rules { None } else { Some(Vec::new()) },
+        ignore: Vec::new(),
+        config: Config::default(),
+    }
+}
+
+fn scan(path: &Path, rules: bool) -> usize {
+    let a = engine::run(&options(path, rules)).expect("scan");
+    let r = Report::build(&a, 0);
+    json::render(&r).len()
+}
+
+fn time(f: impl Fn()) -> Duration {
+    // Best of five: the machines are shared and noisy.
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+fn tree(services: usize) -> (tempfile::TempDir, usize, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, bytes) = generator::generate(dir.path(), services, 42);
+    (dir, files, bytes)
+}
+
+fn summary(label: &str, path: &Path, files: usize, bytes: u64) -> Duration {
+    let parse = time(|| {
+        scan(path, false);
+    });
+    let full = time(|| {
+        scan(path, true);
+    });
+    let s = full.as_secs_f64();
+    eprintln!(
+        "{label}: {files} files, {:.1} MB: parse-only {:.3}s, full {:.3}s ({:.0} files/s, {:.1} MB/s), full/parse-only = {:.2}x",
+        bytes as f64 / 1e6,
+        parse.as_secs_f64(),
+        s,
+        files as f64 / s,
+        bytes as f64 / 1e6 / s,
+        s / parse.as_secs_f64()
+    );
+    full
+}
+
+fn end_to_end(c: &mut Criterion) {
+    let (one, files1, bytes1) = tree(200);
+    let (five, files5, bytes5) = tree(1000);
+    let t1 = summary("generated 1x", one.path(), files1, bytes1);
+    let t5 = summary("generated 5x", five.path(), files5, bytes5);
+    eprintln!(
+        "scaling: 5x tree takes {:.2}x the time of the 1x tree",
+        t5.as_secs_f64() / t1.as_secs_f64()
+    );
+    if let Some(dir) = std::env::var_os("ARCHLINT_BENCH_DIR").map(PathBuf::from) {
+        let a = engine::run(&options(&dir, true)).expect("scan");
+        summary(
+            &format!("{}", dir.display()),
+            &dir,
+            a.files_scanned,
+            a.bytes,
+        );
+    }
+    let mut g = c.benchmark_group("scan");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.bench_function("parse_only_1x", |b| b.iter(|| scan(one.path(), false)));
+    g.bench_function("full_1x", |b| b.iter(|| scan(one.path(), true)));
+    g.finish();
+}
+
+fn frontends(c: &mut Criterion) {
+    let (dir, _, _) = tree(20);
+    let read = |ext: &str| -> Vec<String> {
+        walk(dir.path())
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(ext))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    };
+    let rust = read(".rs");
+    let sqls = read(".sql");
+    let py = read(".py");
+    let ts = read(".ts");
+    let mut g = c.benchmark_group("frontend");
+    g.sample_size(20);
+    g.bench_function("syn", |b| {
+        b.iter(|| {
+            rust.iter()
+                .map(|t| syn::parse_file(t).map(|f| f.items.len()).unwrap_or(0))
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("sqlparser", |b| {
+        b.iter(|| {
+            sqls.iter()
+                .map(|t| archlint::frontend::sql::analyze(t, Default::default()).len())
+                .sum::<usize>()
+        })
+    });
+    let k = archlint::knowledge::Knowledge::load(None).unwrap();
+    g.bench_function("tree_sitter_python", |b| {
+        b.iter(|| {
+            py.iter()
+                .map(|t| {
+                    archlint::frontend::treesitter::lower(
+                        t,
+                        archlint::model::Lang::Python,
+                        "a.py",
+                        Default::default(),
+                        &k,
+                        Default::default(),
+                    )
+                    .map(|m| m.calls.len())
+                    .unwrap_or(0)
+                })
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("tree_sitter_typescript", |b| {
+        b.iter(|| {
+            ts.iter()
+                .map(|t| {
+                    archlint::frontend::treesitter::lower(
+                        t,
+                        archlint::model::Lang::TypeScript,
+                        "a.ts",
+                        Default::default(),
+                        &k,
+                        Default::default(),
+                    )
+                    .map(|m| m.calls.len())
+                    .unwrap_or(0)
+                })
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
+
+criterion_group!(benches, end_to_end, frontends);
+criterion_main!(benches);

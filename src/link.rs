@@ -222,11 +222,30 @@ impl Linked {
                 let exact: Vec<FnRef> = by_type
                     .iter()
                     .copied()
-                    .filter(|&(f, g)| units[f].model.functions[g].owner.as_deref().unwrap_or("").to_ascii_lowercase() == recv)
+                    .filter(|&(f, g)| {
+                        units[f].model.functions[g]
+                            .owner
+                            .as_deref()
+                            .unwrap_or("")
+                            .to_ascii_lowercase()
+                            == recv
+                    })
                     .collect();
-                let owners: HashSet<&str> = by_type.iter().filter_map(|&(f, g)| units[f].model.functions[g].owner.as_deref()).collect();
-                let by_type = if !exact.is_empty() { exact } else if owners.len() > 1 { Vec::new() } else { by_type };
-                if !by_type.is_empty() || k.common_methods.contains(&c.name) || !c.name.contains('_') {
+                let owners: HashSet<&str> = by_type
+                    .iter()
+                    .filter_map(|&(f, g)| units[f].model.functions[g].owner.as_deref())
+                    .collect();
+                let by_type = if !exact.is_empty() {
+                    exact
+                } else if owners.len() > 1 {
+                    Vec::new()
+                } else {
+                    by_type
+                };
+                if !by_type.is_empty()
+                    || k.common_methods.contains(&c.name)
+                    || !c.name.contains('_')
+                {
                     return by_type;
                 }
                 methods.collect()

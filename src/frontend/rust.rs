@@ -39,6 +39,7 @@ pub fn lower(
     m.module = module;
     let mut l = Lower {
         m,
+        text,
         k,
         idx: &idx,
         dialect,
@@ -73,6 +74,7 @@ struct FnCtx {
 
 struct Lower<'a> {
     m: FileModel,
+    text: &'a str,
     k: &'a Knowledge,
     idx: &'a LineIndex<'a>,
     #[allow(dead_code)]
@@ -100,7 +102,31 @@ fn span_of(s: PmSpan) -> Span {
     Span::new(pos_of(s.start()), pos_of(s.end()))
 }
 
-/// Token text without spaces, bounded: for roots, arguments and loop headers.
+/// Source text with whitespace folded (a space only between two words),
+/// at most 160 bytes: read from the file, never re-printed from tokens, so
+/// the cost is bounded however large the expression.
+fn compact(src: &str) -> String {
+    let mut out = String::new();
+    let mut pending_space = false;
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    for c in src.chars() {
+        if c.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space && out.chars().last().is_some_and(word) && word(c) {
+            out.push(' ');
+        }
+        pending_space = false;
+        out.push(c);
+        if out.len() >= 160 {
+            break;
+        }
+    }
+    out
+}
+
+/// Token text without spaces, bounded: for small syntax (attributes).
 fn text_of<T: ToTokens>(t: &T) -> String {
     let mut s = String::new();
     for tt in t.to_token_stream() {
@@ -121,6 +147,128 @@ fn text_of<T: ToTokens>(t: &T) -> String {
         }
     }
     s
+}
+
+/// Where an expression starts, from its leftmost token. `Spanned::span()`
+/// re-prints the whole expression into tokens to find its ends: calling it on
+/// every call of a chain made lowering quadratic in nesting depth.
+fn first_pos(e: &Expr) -> Pos {
+    let s = match e {
+        Expr::MethodCall(m) => return first_pos(&m.receiver),
+        Expr::Call(c) => return first_pos(&c.func),
+        Expr::Await(a) => return first_pos(&a.base),
+        Expr::Try(t) => return first_pos(&t.expr),
+        Expr::Field(f) => return first_pos(&f.base),
+        Expr::Index(i) => return first_pos(&i.expr),
+        Expr::Cast(c) => return first_pos(&c.expr),
+        Expr::Binary(b) => return first_pos(&b.left),
+        Expr::Range(r) => match &r.start {
+            Some(st) => return first_pos(st),
+            None => r.limits.span(),
+        },
+        Expr::Path(p) => match (&p.qself, p.path.segments.first()) {
+            (Some(q), _) => q.lt_token.span,
+            (None, Some(seg)) => p
+                .path
+                .leading_colon
+                .map(|c| c.spans[0])
+                .unwrap_or_else(|| seg.ident.span()),
+            _ => e.span(),
+        },
+        Expr::Reference(r) => r.and_token.span,
+        Expr::Unary(u) => match u.op {
+            syn::UnOp::Deref(t) => t.span,
+            syn::UnOp::Not(t) => t.span,
+            syn::UnOp::Neg(t) => t.span,
+            _ => e.span(),
+        },
+        Expr::Lit(l) => l.lit.span(),
+        Expr::Paren(p) => p.paren_token.span.open(),
+        Expr::Macro(m) => m
+            .mac
+            .path
+            .segments
+            .first()
+            .map(|s| s.ident.span())
+            .unwrap_or_else(|| e.span()),
+        Expr::Async(a) => a.async_token.span,
+        Expr::Block(b) => b.block.brace_token.span.open(),
+        Expr::Array(a) => a.bracket_token.span.open(),
+        Expr::Tuple(t) => t.paren_token.span.open(),
+        Expr::Struct(st) => st
+            .path
+            .segments
+            .first()
+            .map(|s| s.ident.span())
+            .unwrap_or_else(|| e.span()),
+        Expr::Closure(c) => c.or1_token.span,
+        _ => e.span(),
+    };
+    pos_of(s.start())
+}
+
+/// Where an expression ends, from its rightmost token (see [`first_pos`]).
+fn last_pos(e: &Expr) -> Pos {
+    let s = match e {
+        Expr::MethodCall(m) => m.paren_token.span.close(),
+        Expr::Call(c) => c.paren_token.span.close(),
+        Expr::Await(a) => a.await_token.span,
+        Expr::Try(t) => t.question_token.span,
+        Expr::Field(f) => match &f.member {
+            syn::Member::Named(i) => i.span(),
+            syn::Member::Unnamed(i) => i.span,
+        },
+        Expr::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.span())
+            .unwrap_or_else(|| e.span()),
+        Expr::Lit(l) => l.lit.span(),
+        Expr::Paren(p) => p.paren_token.span.close(),
+        Expr::Macro(m) => macro_close(&m.mac),
+        Expr::Reference(r) => return last_pos(&r.expr),
+        Expr::Unary(u) => return last_pos(&u.expr),
+        Expr::Cast(c) => return last_pos(&c.expr),
+        Expr::Binary(b) => return last_pos(&b.right),
+        Expr::Index(i) => i.bracket_token.span.close(),
+        Expr::Block(b) => b.block.brace_token.span.close(),
+        Expr::Async(a) => a.block.brace_token.span.close(),
+        Expr::Closure(c) => return last_pos(&c.body),
+        Expr::Struct(st) => st.brace_token.span.close(),
+        Expr::Array(a) => a.bracket_token.span.close(),
+        Expr::Tuple(t) => t.paren_token.span.close(),
+        Expr::Range(r) => match &r.end {
+            Some(en) => return last_pos(en),
+            None => r.limits.span(),
+        },
+        _ => e.span(),
+    };
+    pos_of(s.end())
+}
+
+fn macro_close(m: &Macro) -> PmSpan {
+    match &m.delimiter {
+        syn::MacroDelimiter::Paren(p) => p.span.close(),
+        syn::MacroDelimiter::Brace(b) => b.span.close(),
+        syn::MacroDelimiter::Bracket(b) => b.span.close(),
+    }
+}
+
+fn stmt_end(s: &Stmt) -> Pos {
+    match s {
+        Stmt::Local(l) => pos_of(l.semi_token.span.end()),
+        Stmt::Expr(e, Some(semi)) => {
+            let _ = e;
+            pos_of(semi.span.end())
+        }
+        Stmt::Expr(e, None) => last_pos(e),
+        Stmt::Macro(m) => m
+            .semi_token
+            .map(|t| pos_of(t.span.end()))
+            .unwrap_or_else(|| pos_of(macro_close(&m.mac).end())),
+        Stmt::Item(i) => pos_of(i.span().end()),
+    }
 }
 
 fn is_test_attr(attrs: &[Attribute]) -> bool {
@@ -218,6 +366,18 @@ fn raw_content_offset(l: &Lit, value: &str, idx: &LineIndex) -> Option<usize> {
 }
 
 impl<'a> Lower<'a> {
+    /// The source slice of a syntax node.
+    fn raw<T: Spanned>(&self, t: &T) -> &'a str {
+        let sp = t.span();
+        let a = self.idx.offset(pos_of(sp.start()));
+        let b = self.idx.offset(pos_of(sp.end())).max(a);
+        self.text.get(a..b).unwrap_or("")
+    }
+
+    fn src<T: Spanned>(&self, t: &T) -> String {
+        compact(self.raw(t))
+    }
+
     fn in_async(&self) -> bool {
         *self.asyncs.last().unwrap_or(&false)
     }
@@ -292,7 +452,7 @@ impl<'a> Lower<'a> {
             }
         };
         Arg {
-            text: text_of(e),
+            text: self.src(e),
             kind,
         }
     }
@@ -394,18 +554,18 @@ impl<'a> Lower<'a> {
         }
         links.reverse();
         let chain_start = match root {
-            Some(r) => pos_of(r.span().start()),
+            Some(r) => first_pos(r),
             None => match &links[0].0 {
-                Link::Call(c) => pos_of(c.span().start()),
+                Link::Call(c) => first_pos(&c.func),
                 Link::Macro(m) => pos_of(m.path.span().start()),
-                Link::Method(m) => pos_of(m.span().start()),
+                Link::Method(m) => first_pos(&m.receiver),
             },
         };
-        let root_text = root.map(text_of).unwrap_or_default();
+        let root_text = root.map(|r| self.src(r)).unwrap_or_default();
         // Allocate the chain's calls first so they are consecutive.
         let mut ids = Vec::with_capacity(links.len());
         for (link, awaited, tried, outer) in &links {
-            let end = pos_of(outer.span().end());
+            let end = last_pos(outer);
             let span = Span::new(chain_start, end);
             let id = match link {
                 Link::Method(m) => {
@@ -417,7 +577,7 @@ impl<'a> Lower<'a> {
                             let segs = path_segments(&p.path);
                             (segs.last().cloned().unwrap_or_default(), segs)
                         }
-                        other => (text_of(other), Vec::new()),
+                        other => (self.src(other), Vec::new()),
                     };
                     self.new_call(CallKind::Path, name, path, span)
                 }
@@ -484,7 +644,7 @@ impl<'a> Lower<'a> {
                         batched,
                         offload,
                         cache,
-                        m.span(),
+                        m.method.span(),
                     );
                 }
                 Link::Call(c) => {
@@ -492,14 +652,32 @@ impl<'a> Lower<'a> {
                         self.visit_expr(&c.func);
                     }
                     let args: Vec<&Expr> = c.args.iter().collect();
-                    self.lower_args(id, &name, &args, false, false, offload, cache, c.span());
+                    self.lower_args(
+                        id,
+                        &name,
+                        &args,
+                        false,
+                        false,
+                        offload,
+                        cache,
+                        c.paren_token.span.close(),
+                    );
                 }
                 Link::Macro(mac) => {
                     if let Ok(args) =
                         mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
                     {
                         let args: Vec<&Expr> = args.iter().collect();
-                        self.lower_args(id, &name, &args, false, false, offload, cache, mac.span());
+                        self.lower_args(
+                            id,
+                            &name,
+                            &args,
+                            false,
+                            false,
+                            offload,
+                            cache,
+                            macro_close(mac),
+                        );
                     } else if name == "table" {
                         self.diesel_table(mac);
                     }
@@ -534,7 +712,7 @@ impl<'a> Lower<'a> {
                     kind: LoopKind::IterClosure,
                     per_element: true,
                     batched,
-                    over: text_of(&self.m.calls[id].root),
+                    over: String::new(),
                     span: span_of(span),
                 });
                 let lid = self.m.loops.len() - 1;
@@ -583,7 +761,14 @@ impl<'a> Lower<'a> {
                         .collect()
                 })
                 .unwrap_or_else(|| vec!["id".to_string()]);
-            let pos = pos_of(mac.span().start());
+            let pos = pos_of(
+                mac.path
+                    .segments
+                    .first()
+                    .map(|s| s.ident.span())
+                    .unwrap_or_else(|| mac.bang_token.span)
+                    .start(),
+            );
             self.m.sql.push(SqlStmt {
                 span: Span::point(pos),
                 facts: SqlFacts::Ddl(vec![DdlFact {
@@ -629,9 +814,9 @@ impl<'a> Lower<'a> {
                 FnArg::Typed(pt) => params.push(Param {
                     name: match &*pt.pat {
                         Pat::Ident(i) => i.ident.to_string(),
-                        other => text_of(other),
+                        other => self.src(other),
                     },
-                    ty: text_of(&pt.ty),
+                    ty: self.src(&pt.ty),
                 }),
             }
         }
@@ -679,7 +864,7 @@ impl<'a> Lower<'a> {
                         .any(|w| w == "test" || w == "tests"),
                 returns: match &sig.output {
                     syn::ReturnType::Default => String::new(),
-                    syn::ReturnType::Type(_, t) => text_of(t),
+                    syn::ReturnType::Type(_, t) => self.src(t),
                 },
                 has_self,
                 params,
@@ -867,8 +1052,10 @@ impl<'a> Lower<'a> {
         for stmt in &b.stmts {
             // Calls of this statement are calls_before..calls_after (lowered already).
             let calls_after = self.stmt_calls_end(stmt, calls_before);
-            let stmt_text = text_of(stmt);
-            live.retain(|(name, _)| !stmt_text.contains(&format!("drop({name})")));
+            if !live.is_empty() {
+                let stmt_text = self.raw(stmt);
+                live.retain(|(name, _)| !stmt_text.contains(&format!("drop({name})")));
+            }
             if !live.is_empty() {
                 if let Some(p) = first_await(stmt) {
                     for (_, call) in live.drain(..) {
@@ -916,7 +1103,7 @@ impl<'a> Lower<'a> {
     fn stmt_calls_end(&self, stmt: &Stmt, from: CallId) -> CallId {
         // Calls are allocated in source order; the statement's calls end before
         // the first call that starts after the statement's end.
-        let end = pos_of(stmt.span().end());
+        let end = stmt_end(stmt);
         let mut i = from;
         while i < self.m.calls.len() && self.m.calls[i].span.start < end {
             i += 1;
@@ -1008,7 +1195,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
         let owner = match &*i.self_ty {
             syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-            other => Some(text_of(other)),
+            other => Some(self.src(other)),
         };
         let trait_name = i
             .trait_
@@ -1212,15 +1399,12 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
         self.visit_expr(&f.expr);
         let (per_element, batched) = self.loop_over(&f.expr);
-        let header = Span::new(
-            pos_of(f.for_token.span.start()),
-            pos_of(f.expr.span().end()),
-        );
+        let header = Span::new(pos_of(f.for_token.span.start()), last_pos(&f.expr));
         self.push_loop(
             LoopKind::For,
             per_element,
             batched,
-            text_of(&f.expr),
+            self.src(&f.expr),
             header,
         );
         self.visit_block(&f.body);
@@ -1246,15 +1430,12 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                 }
                 self.k.data_pullers.contains(&name)
             }
-            other => text_of(other).contains(".len()"),
+            other => self.raw(other).contains(".len()"),
         };
-        let header = Span::new(
-            pos_of(w.while_token.span.start()),
-            pos_of(w.cond.span().end()),
-        );
+        let header = Span::new(pos_of(w.while_token.span.start()), last_pos(&w.cond));
         let over = match &*w.cond {
-            Expr::Let(l) => text_of(&l.expr),
-            other => text_of(other),
+            Expr::Let(l) => self.src(&l.expr),
+            other => self.src(other),
         };
         self.push_loop(LoopKind::While, per_element, false, over, header);
         self.visit_block(&w.body);
@@ -1262,9 +1443,9 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     }
 
     fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
-        let body = text_of(&l.body);
-        let per_element = body.contains(".next().await")
-            || body.contains(".try_next().await")
+        let body = self.raw(&l.body);
+        let per_element = body.contains(".next()")
+            || body.contains(".try_next()")
             || body.contains(".pop_front()");
         let header = span_of(l.loop_token.span);
         self.push_loop(LoopKind::Loop, per_element, false, String::new(), header);

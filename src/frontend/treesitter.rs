@@ -128,20 +128,25 @@ impl<'a> Walker<'a> {
         std::str::from_utf8(&self.src[n.byte_range()]).unwrap_or("")
     }
 
+    /// Folded, bounded text of a node (stops reading after 160 bytes).
     fn short(&self, n: Node) -> String {
-        let mut s: String = self
-            .text(n)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if s.len() > 160 {
-            let mut cut = 160;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
+        let mut out = String::new();
+        let mut space = false;
+        for c in self.text(n).chars() {
+            if c.is_whitespace() {
+                space = true;
+                continue;
             }
-            s.truncate(cut);
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+            if out.len() >= 160 {
+                break;
+            }
         }
-        s
+        out
     }
 
     fn pos(&self, byte: usize) -> Pos {
