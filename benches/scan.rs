@@ -27,6 +27,8 @@ fn options(path: &Path, rules: bool) -> Options {
         select: if rules { None } else { Some(Vec::new()) },
         ignore: Vec::new(),
         config: Config::default(),
+        baseline: None,
+        only_paths: None,
     }
 }
 

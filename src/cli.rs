@@ -72,6 +72,15 @@ pub struct CheckArgs {
     /// Print the resolved configuration for the first path and exit.
     #[arg(long)]
     pub show_config: bool,
+    /// Record today's findings (by fingerprint) in FILE, so a legacy repository can adopt archlint at once.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Report only findings that are not in this baseline FILE.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Report only findings in files changed since this git revision (the analysis still reads the whole repository).
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
     /// Use this archlint.toml instead of discovering one.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

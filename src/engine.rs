@@ -29,6 +29,11 @@ pub struct Options {
     pub select: Option<Vec<String>>,
     pub ignore: Vec<String>,
     pub config: Config,
+    /// Report only findings whose fingerprint is not in this set (a baseline).
+    pub baseline: Option<std::collections::HashSet<String>>,
+    /// Report only findings in these paths (`--changed-since`); the analysis
+    /// still sees the whole repository.
+    pub only_paths: Option<std::collections::HashSet<String>>,
 }
 
 /// What one file gave.
@@ -208,7 +213,14 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
                 .map(|m| (r.rel.as_str(), m.suppressions.as_slice()))
         })
         .collect();
-    let findings = finish(findings, &opts.config, &sup)?;
+    let enabled: Vec<&str> = rules.iter().map(|r| r.meta().id).collect();
+    let mut findings = finish(findings, &opts.config, &sup, &enabled)?;
+    if let Some(base) = &opts.baseline {
+        findings.retain(|f| !base.contains(&f.fingerprint));
+    }
+    if let Some(only) = &opts.only_paths {
+        findings.retain(|f| only.contains(&f.path));
+    }
     let mut slowest: Vec<(String, u64)> = results
         .iter()
         .map(|r| (r.rel.clone(), r.parse_time.as_micros() as u64))
@@ -248,6 +260,7 @@ fn finish(
     mut findings: Vec<Finding>,
     cfg: &Config,
     sup: &std::collections::HashMap<&str, &[Suppression]>,
+    enabled: &[&str],
 ) -> Result<Vec<Finding>, String> {
     let per_path: Vec<(Glob, &Vec<String>)> = cfg
         .per_path_ignores
@@ -259,14 +272,72 @@ fn finish(
             .iter()
             .any(|(g, r)| r.contains(&f.rule) && g.matches(&f.path))
     });
+    // Inline suppressions: each must silence something it names.
+    let mut used: std::collections::HashSet<(String, u32)> = std::collections::HashSet::new();
     findings.retain(|f| {
-        !sup.get(f.path.as_str()).is_some_and(|s| {
-            s.iter().any(|s| {
-                (s.line == f.line || s.line + 1 == f.line)
-                    && s.rules.iter().any(|r| r == &f.rule || r == "all")
-            })
-        })
+        let Some(list) = sup.get(f.path.as_str()) else {
+            return true;
+        };
+        match list.iter().find(|s| {
+            (s.line == f.line || s.line + 1 == f.line)
+                && s.rules.iter().any(|r| r == &f.rule || r == "all")
+        }) {
+            Some(s) => {
+                used.insert((f.path.clone(), s.line));
+                false
+            }
+            None => true,
+        }
     });
+    if enabled.iter().any(|r| *r == "unused-suppression") {
+        let mut paths: Vec<&&str> = sup.keys().collect();
+        paths.sort();
+        for path in paths {
+            for s in sup[*path] {
+                if s.reason == "secret scanner allowlist"
+                    || used.contains(&(path.to_string(), s.line))
+                {
+                    continue;
+                }
+                let unknown: Vec<&String> = s
+                    .rules
+                    .iter()
+                    .filter(|r| *r != "all" && crate::rules::find(r).is_none())
+                    .collect();
+                // A suppression for a rule this run does not check may well be in use.
+                if unknown.is_empty()
+                    && s.rules
+                        .iter()
+                        .any(|r| r != "all" && !enabled.contains(&r.as_str()))
+                {
+                    continue;
+                }
+                let why = if unknown.is_empty() {
+                    format!(
+                        "`archlint: allow({})` silences nothing on this line or the next",
+                        s.rules.join(", ")
+                    )
+                } else {
+                    format!(
+                        "`archlint: allow({})` names no archlint rule",
+                        s.rules.join(", ")
+                    )
+                };
+                let pos = crate::source::Pos::new(s.line, 1);
+                findings.push(
+                    Finding::new(
+                        "unused-suppression",
+                        crate::finding::Severity::Info,
+                        path,
+                        crate::source::Span::new(pos, pos),
+                        why,
+                    )
+                    .help("delete the comment, or fix the rule id it names (see `archlint rules`)")
+                    .key(s.rules.join(",")),
+                );
+            }
+        }
+    }
     for f in &mut findings {
         if let Some(s) = cfg.severity.get(&f.rule) {
             f.severity = *s;

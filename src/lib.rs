@@ -62,6 +62,10 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
+    let only_paths = match &args.changed_since {
+        Some(rev) => Some(changed_files(&paths[0], rev)?),
+        None => None,
+    };
     let opts = engine::Options {
         paths,
         jobs,
@@ -70,8 +74,28 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         config,
+        baseline: match &args.baseline {
+            Some(p) => Some(read_baseline(p)?),
+            None => None,
+        },
+        only_paths,
     };
     let analysis = engine::run(&opts)?;
+    if let Some(p) = &args.write_baseline {
+        let fps: Vec<&str> = analysis
+            .findings
+            .iter()
+            .map(|f| f.fingerprint.as_str())
+            .collect();
+        let doc = serde_json::json!({"archlint_baseline": 1, "fingerprints": fps});
+        write_atomically(
+            p,
+            &format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ),
+        )?;
+    }
     let report = Report::build(&analysis, start.elapsed().as_millis() as u64);
     let format = args.format.unwrap_or_else(|| {
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
@@ -126,6 +150,61 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
     };
     let failed = threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
     Ok(if failed { 1 } else { 0 })
+}
+
+/// The fingerprints recorded by `--write-baseline`.
+fn read_baseline(p: &Path) -> Result<std::collections::HashSet<String>, String> {
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| format!("cannot read baseline {}: {e}", p.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not an archlint baseline: {e}", p.display()))?;
+    let fps = v["fingerprints"].as_array().ok_or_else(|| {
+        format!(
+            "{}: not an archlint baseline (no `fingerprints`)",
+            p.display()
+        )
+    })?;
+    Ok(fps
+        .iter()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect())
+}
+
+/// Files changed since `rev` (committed, staged or not), relative to the scanned root.
+fn changed_files(root: &Path, rev: &str) -> Result<std::collections::HashSet<String>, String> {
+    let dir = if root.is_file() {
+        root.parent().unwrap_or(Path::new("."))
+    } else {
+        root
+    };
+    let git = |args: &[&str]| -> Result<String, String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("--changed-since needs git: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "--changed-since {rev}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    // Paths from git are relative to the repository top; findings are relative to `dir`.
+    let prefix = git(&["rev-parse", "--show-prefix"])?.trim().to_string();
+    let mut set = std::collections::HashSet::new();
+    for args in [
+        vec!["diff", "--name-only", rev],
+        vec!["ls-files", "--others", "--exclude-standard", "--full-name"],
+    ] {
+        for line in git(&args)?.lines() {
+            if let Some(rel) = line.strip_prefix(prefix.as_str()) {
+                set.insert(rel.to_string());
+            }
+        }
+    }
+    Ok(set)
 }
 
 /// Write to a temporary file beside `path`, then rename: never a half-written report.

@@ -260,7 +260,7 @@ fn json_findings_snapshot() {
 fn rules_and_explain() {
     let out = run(&["rules"]);
     let s = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(s.lines().count(), 5);
+    assert_eq!(s.lines().count(), 6);
     let out = run(&["explain", "n-plus-one-query"]);
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("## Why it matters") && s.contains("## How to fix"));
@@ -332,4 +332,136 @@ fn github_annotations() {
             .unwrap();
         assert_eq!(line != end, !l.contains(",col="), "{l}");
     }
+}
+
+#[test]
+fn baseline_survives_moved_code_and_reports_only_new_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let body = "pub async fn load(pool: &sqlx::PgPool, ids: &[i64]) -> sqlx::Result<()> {\n    for id in ids {\n        sqlx::query(\"DELETE FROM s WHERE id = $1\").bind(id).execute(pool).await?;\n    }\n    Ok(())\n}\n";
+    std::fs::write(src.join("lib.rs"), body).unwrap();
+    let base = dir.path().join("baseline.json");
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--write-baseline",
+        base.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // Lines added above and an unrelated function renamed: the finding is not new.
+    let moved = format!("// a new comment\n\npub fn renamed_helper() {{}}\n\n{body}");
+    std::fs::write(src.join("lib.rs"), &moved).unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--baseline",
+        base.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        json(&out)["findings"].as_array().unwrap().len(),
+        0,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // A second N+1 is new.
+    let more = format!("{moved}\npub async fn again(pool: &sqlx::PgPool, ids: &[i64]) -> sqlx::Result<()> {{\n    for id in ids {{\n        sqlx::query(\"DELETE FROM t WHERE id = $1\").bind(id).execute(pool).await?;\n    }}\n    Ok(())\n}}\n");
+    std::fs::write(src.join("lib.rs"), more).unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--baseline",
+        base.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    let r = json(&out);
+    assert_eq!(r["findings"].as_array().unwrap().len(), 1);
+    assert!(
+        r["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DELETE")
+            || r["findings"][0]["line"].as_u64().unwrap() > 10
+    );
+}
+
+#[test]
+fn suppressions_silence_one_line_and_unused_ones_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "# archlint: allow(hardcoded-secret) rotated, kept for the legacy importer\nAPI_SECRET = \"Zq8vN3kL5pW2xRt7Yb4M\"\nDB_PASSWORD = \"Hq8vT2zLm4xK9\"  # archlint: allow(hardcoded-secret) local only\nOTHER = 1  # archlint: allow(n-plus-one-query) nothing here\nX = 2  # archlint: allow(no-such-rule)\n",
+    )
+    .unwrap();
+    let out = run(&["check", "--format", "json", dir.path().to_str().unwrap()]);
+    let r = json(&out);
+    let rules: Vec<(String, u64)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            ("unused-suppression".to_string(), 4),
+            ("unused-suppression".to_string(), 5)
+        ],
+        "{rules:?}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "info findings do not fail the run"
+    );
+}
+
+#[test]
+fn config_file_is_discovered_and_bad_config_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("settings.py"),
+        "SECRET_KEY = \"Zq8vN3kL5pW2xRt7Yb4Mc9Qd\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(&["check", "--format", "json", dir.path().to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
+    std::fs::write(
+        dir.path().join("archlint.toml"),
+        "[severity]\nhardcoded-secret = \"warning\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(&["check", "--format", "json", dir.path().to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::write(
+        dir.path().join("archlint.toml"),
+        "[severity]\nhardcoded-secret = \"loud\"\n",
+    )
+    .unwrap();
+    let out = run(&["check", "--format", "json", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("archlint.toml:2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -16,6 +16,7 @@ pub mod hardcoded_secret;
 pub mod n_plus_one_query;
 pub mod unbounded_query;
 pub mod unhandled_external_call;
+pub mod unused_suppression;
 
 /// A rule's identity and documentation.
 #[derive(Debug)]
@@ -77,6 +78,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &n_plus_one_query::NPlusOneQuery,
         &unbounded_query::UnboundedQuery,
         &unhandled_external_call::UnhandledExternalCall,
+        &unused_suppression::UnusedSuppression,
     ];
     v.sort_by_key(|r| r.meta().id);
     v
