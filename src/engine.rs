@@ -289,7 +289,7 @@ fn finish(
             None => true,
         }
     });
-    if enabled.iter().any(|r| *r == "unused-suppression") {
+    if enabled.contains(&"unused-suppression") {
         let mut paths: Vec<&&str> = sup.keys().collect();
         paths.sort();
         for path in paths {
