@@ -128,10 +128,15 @@ pub fn is_config(path: &str) -> bool {
 pub fn extract_pairs(text: &str, out: &mut Vec<Literal>, config: bool, in_test: bool) {
     let idx = LineIndex::new(text);
     let r = res();
-    let mut offset = 0usize;
-    for raw_line in text.split_inclusive('\n') {
-        let line_start = offset;
-        offset += raw_line.len();
+    // Lines end at LF, CRLF or a lone CR (old Mac files).
+    for raw_line in text.split_inclusive(['\n', '\r']) {
+        if raw_line == "\n"
+            && raw_line.as_ptr() > text.as_ptr()
+            && text.as_bytes()[raw_line.as_ptr() as usize - text.as_ptr() as usize - 1] == b'\r'
+        {
+            continue; // the LF of a CRLF
+        }
+        let line_start = raw_line.as_ptr() as usize - text.as_ptr() as usize;
         let line = raw_line.trim_end_matches(['\n', '\r']);
         if line.len() > 4096 || line.trim().is_empty() {
             continue;
