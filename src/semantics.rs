@@ -471,6 +471,11 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
         CallKind::Method => {
             let chain = m.chain(id);
             let first = &m.calls[chain[0]];
+            // A synchronous driver's query (diesel, rusqlite, postgres) holds the thread
+            // until the database answers.
+            if sync_driver(m) && query_at(m, id, k).is_some_and(|q| q.how != QueryHow::PassesHandle) {
+                return Some(format!("synchronous database query `.{}`", c.name));
+            }
             if k.process_waits.contains(&c.name) && c.args.is_empty() {
                 let cmd = chain.iter().any(|&x| {
                     let xc = &m.calls[x];
@@ -618,6 +623,12 @@ fn lang_external(
         }
     }
     None
+}
+
+/// Does the file use a blocking database driver (and no async flavour of it)?
+fn sync_driver(m: &FileModel) -> bool {
+    let uses = |p: &str| m.imports.iter().any(|i| i.path == p || i.path.starts_with(&format!("{p}::")));
+    (uses("diesel") && !uses("diesel_async")) || uses("rusqlite") || (uses("postgres") && !uses("tokio_postgres"))
 }
 
 /// Is this call one that moves a closure off the executor?

@@ -106,6 +106,10 @@ fn span_of(s: PmSpan) -> Span {
 /// at most 160 bytes: read from the file, never re-printed from tokens, so
 /// the cost is bounded however large the expression.
 fn compact(src: &str) -> String {
+    compact_n(src, 160)
+}
+
+fn compact_n(src: &str, max: usize) -> String {
     let mut out = String::new();
     let mut pending_space = false;
     let word = |c: char| c.is_alphanumeric() || c == '_';
@@ -119,7 +123,7 @@ fn compact(src: &str) -> String {
         }
         pending_space = false;
         out.push(c);
-        if out.len() >= 160 {
+        if out.len() >= max {
             break;
         }
     }
@@ -452,7 +456,7 @@ impl<'a> Lower<'a> {
             }
         };
         Arg {
-            text: self.src(e),
+            text: compact_n(self.raw(e), 600),
             kind,
         }
     }
@@ -1172,7 +1176,10 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                         path: p.join("::"),
                     });
                 }
-                UseTree::Glob(_) => {}
+                UseTree::Glob(_) => out.push(Import {
+                    alias: "*".into(),
+                    path: prefix.join("::"),
+                }),
                 UseTree::Group(g) => {
                     for t in &g.items {
                         walk(t, prefix, out);

@@ -130,6 +130,10 @@ impl<'a> Walker<'a> {
 
     /// Folded, bounded text of a node (stops reading after 160 bytes).
     fn short(&self, n: Node) -> String {
+        self.short_n(n, 160)
+    }
+
+    fn short_n(&self, n: Node, max: usize) -> String {
         let mut out = String::new();
         let mut space = false;
         for c in self.text(n).chars() {
@@ -142,7 +146,7 @@ impl<'a> Walker<'a> {
             }
             space = false;
             out.push(c);
-            if out.len() >= 160 {
+            if out.len() >= max {
                 break;
             }
         }
@@ -1026,9 +1030,10 @@ impl<'a> Walker<'a> {
                     "identifier" => ArgKind::Path(self.text(value_node).to_string()),
                     _ => ArgKind::Other,
                 };
+                // Long enough to see a bound (`take: 10`) at the end of an options object.
                 let text = match &kw {
-                    Some(k) => format!("{k}={}", self.short(value_node)),
-                    None => self.short(*a),
+                    Some(k) => format!("{k}={}", self.short_n(value_node, 600)),
+                    None => self.short_n(*a, 600),
                 };
                 lowered.push(Arg { text, kind });
             }
