@@ -376,6 +376,64 @@ pub fn external_chain(m: &FileModel, any: CallId, k: &Knowledge) -> Option<Exter
             }
         }
         if i == 0 {
+            // The file uses crate `p`: imports it, calls into it, or takes its types.
+            let imports = |p: &str| {
+                let pre = format!("{p}::");
+                m.imports
+                    .iter()
+                    .any(|imp| imp.path == p || imp.path.starts_with(&pre))
+                    || m.calls
+                        .iter()
+                        .any(|x| x.path.first().is_some_and(|s| s == p))
+                    || m.functions
+                        .iter()
+                        .any(|f| f.params.iter().any(|pa| pa.ty.contains(&pre)))
+            };
+            let one_plain_arg =
+                c.args.len() == 1 && !matches!(c.args[0].kind, ArgKind::Str(_) | ArgKind::Closure);
+            // reqwest `client.execute(request)`, hyper `client.request(req)`: the call itself sends.
+            if matches!(c.name.as_str(), "execute" | "request")
+                && one_plain_arg
+                && k.http_receivers.is_match(&root)
+                && !chain[i + 1..]
+                    .iter()
+                    .any(|&x| k.http_send.contains(&m.calls[x].name))
+                && (imports("reqwest") || imports("hyper") || imports("hyper_util"))
+            {
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "HTTP",
+                    write: true,
+                    payment: payment(""),
+                });
+            }
+            // A redis connection named like any other (`conn.get(key)`), in a file that uses redis.
+            if k.redis_methods.contains(&c.name)
+                && !c.args.is_empty()
+                && (root == "con" || k.q_handle_names.is_match(&root))
+                && imports("redis")
+            {
+                let write = !c.name.starts_with('g') && c.name != "exists" && c.name != "mget";
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "Redis",
+                    write,
+                    payment: false,
+                });
+            }
+            // tonic: a generated client's RPC method (`client.say_hello(request)`).
+            if (root == "client" || root.ends_with("_client"))
+                && c.awaited
+                && c.args.len() == 1
+                && imports("tonic")
+            {
+                return Some(ExternalHit {
+                    call: id,
+                    kind: "gRPC",
+                    write: true,
+                    payment: false,
+                });
+            }
             if k.redis_receivers.is_match(&root) && k.redis_methods.contains(&c.name) {
                 return Some(ExternalHit {
                     call: id,
@@ -473,7 +531,8 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
             let first = &m.calls[chain[0]];
             // A synchronous driver's query (diesel, rusqlite, postgres) holds the thread
             // until the database answers.
-            if sync_driver(m) && query_at(m, id, k).is_some_and(|q| q.how != QueryHow::PassesHandle) {
+            if sync_driver(m) && query_at(m, id, k).is_some_and(|q| q.how != QueryHow::PassesHandle)
+            {
                 return Some(format!("synchronous database query `.{}`", c.name));
             }
             if k.process_waits.contains(&c.name) && c.args.is_empty() {
@@ -627,8 +686,14 @@ fn lang_external(
 
 /// Does the file use a blocking database driver (and no async flavour of it)?
 fn sync_driver(m: &FileModel) -> bool {
-    let uses = |p: &str| m.imports.iter().any(|i| i.path == p || i.path.starts_with(&format!("{p}::")));
-    (uses("diesel") && !uses("diesel_async")) || uses("rusqlite") || (uses("postgres") && !uses("tokio_postgres"))
+    let uses = |p: &str| {
+        m.imports
+            .iter()
+            .any(|i| i.path == p || i.path.starts_with(&format!("{p}::")))
+    };
+    (uses("diesel") && !uses("diesel_async"))
+        || uses("rusqlite")
+        || (uses("postgres") && !uses("tokio_postgres"))
 }
 
 /// Is this call one that moves a closure off the executor?
