@@ -160,6 +160,8 @@ pub struct Call {
     pub swallowed: bool,
     /// The result is sliced right away (`qs[:10]`): bounded by the caller.
     pub sliced: bool,
+    /// `let name = <chain>`: the variable holding the chain's value.
+    pub bound_to: Option<String>,
 }
 
 impl Call {

@@ -53,6 +53,7 @@ pub fn lower(
         test: kind.test,
         none_guard: None,
         pending_usage: None,
+        pending_bind: None,
         named: Vec::new(),
         seen_lits: std::collections::HashSet::new(),
     };
@@ -89,6 +90,8 @@ struct Lower<'a> {
     test: bool,
     none_guard: Option<usize>,
     pending_usage: Option<Usage>,
+    /// The variable a `let` binds the next chain's value to.
+    pending_bind: Option<String>,
     /// Names waiting for the literal they are bound to: (literal start, name).
     named: Vec<(Pos, String)>,
     seen_lits: std::collections::HashSet<Pos>,
@@ -498,6 +501,7 @@ impl<'a> Lower<'a> {
             none_guard: self.none_guard,
             swallowed: false,
             sliced: false,
+            bound_to: None,
         };
         self.m.calls.push(call);
         self.m.calls.len() - 1
@@ -607,6 +611,7 @@ impl<'a> Lower<'a> {
         }
         let last = *ids.last().unwrap();
         self.m.calls[last].usage = usage;
+        self.m.calls[last].bound_to = self.pending_bind.take();
         if let Some(r) = root {
             self.visit_expr(r);
         }
@@ -1336,8 +1341,17 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                             }
                         }
                         self.pending_usage = Some(usage);
+                        self.pending_bind = match &l.pat {
+                            Pat::Ident(pi) => Some(pi.ident.to_string()),
+                            Pat::Type(pt) => match &*pt.pat {
+                                Pat::Ident(pi) => Some(pi.ident.to_string()),
+                                _ => None,
+                            },
+                            _ => None,
+                        };
                         self.visit_expr(&init.expr);
                         self.pending_usage = None;
+                        self.pending_bind = None;
                         if let Some((_, div)) = &init.diverge {
                             self.visit_expr(div);
                         }

@@ -585,6 +585,7 @@ impl<'a> Walker<'a> {
                         none_guard: None,
                         swallowed: false,
                         sliced: false,
+                        bound_to: None,
                     });
                 }
                 self.walk_children(n, depth);
@@ -944,6 +945,7 @@ impl<'a> Walker<'a> {
                 none_guard: None,
                 swallowed: self.silent_except > 0,
                 sliced: false,
+                bound_to: None,
             };
             self.m.calls.push(call_rec);
             let id = self.m.calls.len() - 1;

@@ -149,6 +149,27 @@ impl Rule for UnhandledExternalCall {
                 }
             }
             if verdict.is_none() && !handled {
+                // `let resp = client.get(u).send().await;` and later `resp.unwrap()`.
+                if let Some(var) = &m.calls[tail].bound_to {
+                    let later = m.calls.iter().find(|x| {
+                        x.prev.is_none()
+                            && x.func == c.func
+                            && x.root == *var
+                            && x.span.start > m.calls[tail].span.end
+                            && matches!(x.name.as_str(), "unwrap" | "expect")
+                    });
+                    if let Some(u) = later {
+                        if !in_main {
+                            verdict = Some((
+                                Severity::Error,
+                                format!("the {} call `{label}` is `.{}()`ed at line {}: a failure of the service panics instead of being handled", hit.kind, u.name, u.span.start.line),
+                                "propagate the error with `?` (map it into your error type with `map_err`), or match it and degrade gracefully",
+                            ));
+                        }
+                    }
+                }
+            }
+            if verdict.is_none() && !handled {
                 let t = &m.calls[tail];
                 let awaited_or_sync = t.awaited
                     || hit.kind == "HTTP"
