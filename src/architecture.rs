@@ -53,6 +53,7 @@ pub fn endpoints(a: &Analysis) -> Vec<Endpoint> {
             });
         }
         if m.lang != Lang::Rust {
+            router_calls(&r.rel, m, &mut out);
             continue;
         }
         // axum: .route("/path", get(handler).post(other))
@@ -82,10 +83,93 @@ pub fn endpoints(a: &Analysis) -> Vec<Endpoint> {
     out
 }
 
+/// Express/Koa/Fastify `app.get("/x", h)`, gin `r.GET("/x", h)`, chi `r.Get`,
+/// echo `e.POST`, net/http `mux.HandleFunc("GET /x", h)`.
+fn router_calls(file: &str, m: &crate::model::FileModel, out: &mut Vec<Endpoint>) {
+    const ROUTERS: &[&str] = &[
+        "app",
+        "router",
+        "r",
+        "e",
+        "api",
+        "server",
+        "mux",
+        "g",
+        "group",
+        "v1",
+        "v2",
+        "routes",
+        "engine",
+        "fastify",
+        "http",
+        "route",
+        "rg",
+        "authorized",
+        "admin",
+        "public",
+        "private",
+    ];
+    for c in &m.calls {
+        if c.kind != CallKind::Method || c.args.len() < 2 || c.prev.is_some() {
+            continue;
+        }
+        let root = c.root.rsplit('.').next().unwrap_or(&c.root);
+        if !ROUTERS.contains(&root) && !root.ends_with("Router") && !root.ends_with("router") {
+            continue;
+        }
+        let ArgKind::Str(li) = c.args[0].kind else {
+            continue;
+        };
+        let path = &m.literals[li].value;
+        let name = c.name.to_ascii_lowercase();
+        let (method, path) = match name.as_str() {
+            "get" | "post" | "put" | "patch" | "delete" | "head" | "options" | "all" => {
+                (name.to_ascii_uppercase(), path.clone())
+            }
+            "handlefunc" | "handle" => match path.split_once(' ') {
+                Some((verb, p)) if verb.chars().all(|ch| ch.is_ascii_uppercase()) => {
+                    (verb.to_string(), p.to_string())
+                }
+                _ => ("ANY".to_string(), path.clone()),
+            },
+            _ => continue,
+        };
+        if !path.starts_with('/') {
+            continue;
+        }
+        let framework = match m.lang {
+            Lang::Go => "go",
+            Lang::Python => "python",
+            _ => "express",
+        };
+        out.push(Endpoint {
+            method,
+            path,
+            handler: match c.args.last() {
+                Some(a)
+                    if a.kind == ArgKind::Closure
+                        || a.text.contains("=>")
+                        || a.text.starts_with("func") =>
+                {
+                    "(inline handler)".into()
+                }
+                Some(a) => a.text.chars().take(80).collect(),
+                None => String::new(),
+            },
+            file: file.to_string(),
+            line: c.span.start.line,
+            framework: framework.into(),
+        });
+    }
+}
+
 fn method_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
-        regex::Regex::new(r"(?:^|[.:])(get|post|put|patch|delete|head|options)\(([\w:]+)").unwrap()
+        regex::Regex::new(
+            r"(?:^|[.:])(get|post|put|patch|delete|head|options)\((?:\)\.to\()?([\w:]+)",
+        )
+        .unwrap()
     })
 }
 

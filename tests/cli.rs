@@ -465,3 +465,37 @@ fn config_file_is_discovered_and_bad_config_exits_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn endpoints_from_every_framework() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/endpoints");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    let mut got: Vec<String> = r["endpoints_created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["method"].as_str().unwrap(),
+                e["path"].as_str().unwrap(),
+                e["handler"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "DELETE /sessions/{id} deleteSession",
+            "GET /articles/:slug ArticleRetrieve",
+            "GET /health (inline handler)",
+            "GET /items/{item_id} read_item",
+            "GET /orders list_orders",
+            "GET /ping ping",
+            "GET /status status",
+            "POST /orders create_order",
+            "POST /users createUser",
+        ]
+    );
+}
