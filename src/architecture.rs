@@ -38,48 +38,65 @@ pub struct SchemaChange {
 pub fn endpoints(a: &Analysis) -> Vec<Endpoint> {
     let mut out = Vec::new();
     for r in &a.results {
-        let Some(m) = &r.model else { continue };
-        if m.kind.test {
-            continue;
-        }
-        for rt in &m.routes {
-            out.push(Endpoint {
-                method: rt.method.clone(),
-                path: rt.path.clone(),
-                handler: rt.handler.clone(),
-                file: r.rel.clone(),
-                line: rt.pos.line,
-                framework: rt.framework.clone(),
-            });
-        }
-        if m.lang != Lang::Rust {
-            router_calls(&r.rel, m, &mut out);
-            continue;
-        }
-        // axum: .route("/path", get(handler).post(other))
-        for c in &m.calls {
-            if c.kind != CallKind::Method || c.name != "route" || c.args.len() != 2 {
-                continue;
-            }
-            let ArgKind::Str(li) = c.args[0].kind else {
-                continue;
-            };
-            let path = m.literals[li].value.clone();
-            let spec = &c.args[1].text;
-            let re = method_re();
-            for cap in re.captures_iter(spec) {
-                out.push(Endpoint {
-                    method: cap[1].to_ascii_uppercase(),
-                    path: path.clone(),
-                    handler: cap[2].to_string(),
-                    file: r.rel.clone(),
-                    line: m.literals[li].span.start.line,
-                    framework: "axum".into(),
-                });
-            }
+        if let Some(m) = &r.model {
+            out.extend(endpoints_of(&r.rel, m));
         }
     }
     out.sort_by(|a, b| (&a.file, a.line, &a.method).cmp(&(&b.file, b.line, &b.method)));
+    out
+}
+
+/// The HTTP routes one file declares.
+pub fn endpoints_of(rel: &str, m: &crate::model::FileModel) -> Vec<Endpoint> {
+    let mut out = Vec::new();
+    if m.kind.test {
+        return out;
+    }
+    for rt in &m.routes {
+        out.push(Endpoint {
+            method: rt.method.clone(),
+            path: rt.path.clone(),
+            handler: rt.handler.clone(),
+            file: rel.to_string(),
+            line: rt.pos.line,
+            framework: rt.framework.clone(),
+        });
+    }
+    if m.lang != Lang::Rust {
+        router_calls(rel, m, &mut out);
+        return out;
+    }
+    // axum: .route("/path", get(handler).post(other)); actix: .route("/p", web::get().to(h))
+    for c in &m.calls {
+        if c.in_test || c.kind != CallKind::Method || c.name != "route" || c.args.len() != 2 {
+            continue;
+        }
+        let ArgKind::Str(li) = c.args[0].kind else {
+            continue;
+        };
+        let path = m.literals[li].value.clone();
+        if !path.starts_with('/') {
+            continue; // a `format!` template or a relative path: not a route we can name
+        }
+        for cap in method_re().captures_iter(&c.args[1].text) {
+            out.push(Endpoint {
+                method: cap[1].to_ascii_uppercase(),
+                path: path.clone(),
+                handler: if &cap[2] == "|" {
+                    "(inline handler)".to_string()
+                } else {
+                    cap[2].to_string()
+                },
+                file: rel.to_string(),
+                line: m.literals[li].span.start.line,
+                framework: if c.args[1].text.contains(".to(") {
+                    "actix-web".into()
+                } else {
+                    "axum".into()
+                },
+            });
+        }
+    }
     out
 }
 
@@ -110,7 +127,7 @@ fn router_calls(file: &str, m: &crate::model::FileModel, out: &mut Vec<Endpoint>
         "private",
     ];
     for c in &m.calls {
-        if c.kind != CallKind::Method || c.args.len() < 2 || c.prev.is_some() {
+        if c.in_test || c.kind != CallKind::Method || c.args.len() < 2 || c.prev.is_some() {
             continue;
         }
         let root = c.root.rsplit('.').next().unwrap_or(&c.root);
@@ -167,7 +184,7 @@ fn method_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
         regex::Regex::new(
-            r"(?:^|[.:])(get|post|put|patch|delete|head|options)\((?:\)\.to\()?([\w:]+)",
+            r"(?:^|[.:])(get|post|put|patch|delete|head|options)\((?:\)\.to\()?([\w:]+|\|)",
         )
         .unwrap()
     })

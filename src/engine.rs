@@ -167,8 +167,15 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
     };
     let link_ms = t2.elapsed().as_millis() as u64;
     let t3 = Instant::now();
+    let endpoints: Vec<Vec<crate::architecture::Endpoint>> = pool.install(|| {
+        units
+            .par_iter()
+            .map(|u| crate::architecture::endpoints_of(u.path, u.model))
+            .collect()
+    });
     let ctx = ProgramCtx {
         units: &units,
+        endpoints: &endpoints,
         linked: &linked,
         k: &k,
     };

@@ -30,7 +30,7 @@ pub struct Linked {
     by_name: HashMap<String, Vec<FnRef>>,
     local_modules: HashSet<String>,
     /// The crate (package folder) of each file: free functions resolve within it.
-    crates: Vec<String>,
+    pub crates: Vec<String>,
     pub queries: HashMap<FnRef, Step>,
     pub blocks: HashMap<FnRef, Step>,
     /// Named string constants: name -> (file, literal).
@@ -39,7 +39,7 @@ pub struct Linked {
 }
 
 /// The package folder of a file: the path before its `src/`, `tests/`, ... folder.
-fn crate_of(path: &str) -> String {
+pub fn crate_of(path: &str) -> String {
     let segs: Vec<&str> = path.split('/').collect();
     match segs
         .iter()

@@ -314,6 +314,15 @@ pub enum DdlChange {
     CreateView(Option<Box<SelectFacts>>),
 }
 
+/// A process-wide `static` (or `lazy_static!`) item.
+#[derive(Clone, Debug)]
+pub struct Static {
+    pub name: String,
+    pub ty: String,
+    pub mutable: bool,
+    pub pos: Pos,
+}
+
 /// A `std::sync::Mutex`-style guard still alive at an `.await`.
 #[derive(Clone, Debug)]
 pub struct GuardAcrossAwait {
@@ -357,6 +366,7 @@ pub struct FileModel {
     pub guards: Vec<GuardAcrossAwait>,
     pub suppressions: Vec<Suppression>,
     pub routes: Vec<Route>,
+    pub statics: Vec<Static>,
     /// Statements or regions the frontend could not parse (reason, line).
     pub parse_errors: Vec<String>,
 }
@@ -378,6 +388,7 @@ impl FileModel {
             guards: Vec::new(),
             suppressions: Vec::new(),
             routes: Vec::new(),
+            statics: Vec::new(),
             parse_errors: Vec::new(),
         }
     }

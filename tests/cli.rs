@@ -260,7 +260,7 @@ fn json_findings_snapshot() {
 fn rules_and_explain() {
     let out = run(&["rules"]);
     let s = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(s.lines().count(), 6);
+    assert_eq!(s.lines().count(), 8);
     let out = run(&["explain", "n-plus-one-query"]);
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("## Why it matters") && s.contains("## How to fix"));
@@ -497,5 +497,24 @@ fn endpoints_from_every_framework() {
             "POST /orders create_order",
             "POST /users createUser",
         ]
+    );
+}
+
+#[test]
+fn a_service_with_a_health_route_is_silent() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/health-ok");
+    let r = json(&run(&[
+        "check",
+        "--format",
+        "json",
+        "--select",
+        "missing-health-check",
+        dir.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        r["findings"].as_array().unwrap().len(),
+        0,
+        "{}",
+        r["findings"]
     );
 }

@@ -132,3 +132,13 @@ fn unhandled_external_call() {
 fn blocking_call_in_async() {
     check_rule("blocking-call-in-async");
 }
+
+#[test]
+fn missing_health_check() {
+    check_rule("missing-health-check");
+}
+
+#[test]
+fn stateful_service() {
+    check_rule("stateful-service");
+}

@@ -1282,6 +1282,14 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     }
 
     fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
+        if !self.test {
+            self.m.statics.push(Static {
+                name: s.ident.to_string(),
+                ty: self.src(&s.ty),
+                mutable: matches!(s.mutability, syn::StaticMutability::Mut(_)),
+                pos: pos_of(s.ident.span().start()),
+            });
+        }
         self.name_literal(s.ident.to_string(), &s.expr);
         self.visit_expr(&s.expr);
         if let Some(l) = literal_in(&s.expr) {
@@ -1307,6 +1315,33 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
+        if name == "lazy_static" && !self.test {
+            // `static ref NAME: TYPE = ...;`: the name's own span, the type as text.
+            let toks: Vec<proc_macro2::TokenTree> = m.mac.tokens.clone().into_iter().collect();
+            for i in 0..toks.len().saturating_sub(2) {
+                let is = |t: &proc_macro2::TokenTree, w: &str| matches!(t, proc_macro2::TokenTree::Ident(x) if x == w);
+                if let (true, true, proc_macro2::TokenTree::Ident(id)) = (
+                    is(&toks[i], "static"),
+                    is(&toks[i + 1], "ref"),
+                    &toks[i + 2],
+                ) {
+                    let ty: String = toks[i + 3..]
+                        .iter()
+                        .skip(1)
+                        .take_while(|t| !matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == '='))
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join("")
+                        .replace(' ', "");
+                    self.m.statics.push(Static {
+                        name: id.to_string(),
+                        ty,
+                        mutable: false,
+                        pos: pos_of(id.span().start()),
+                    });
+                }
+            }
+        }
         if name == "table" {
             self.diesel_table(&m.mac);
         } else if let Ok(args) = m

@@ -724,6 +724,9 @@ impl<'a> Walker<'a> {
                 let quote = args.as_bytes()[q] as char;
                 if let Some(end) = args[q + 1..].find(quote) {
                     let path = args[q + 1..q + 1 + end].to_string();
+                    if !path.starts_with('/') {
+                        continue; // Wagtail's `@route(r'^tags/$')` and friends are not URL paths
+                    }
                     let framework = if d.contains("router")
                         || d.contains("app.get")
                         || d.contains("app.post")

@@ -13,7 +13,9 @@ use crate::secrets::SecretKnowledge;
 
 pub mod blocking_call_in_async;
 pub mod hardcoded_secret;
+pub mod missing_health_check;
 pub mod n_plus_one_query;
+pub mod stateful_service;
 pub mod unbounded_query;
 pub mod unhandled_external_call;
 pub mod unused_suppression;
@@ -60,6 +62,8 @@ pub struct FileCtx<'a> {
 /// What a program-wide check sees.
 pub struct ProgramCtx<'a> {
     pub units: &'a [Unit<'a>],
+    /// The HTTP routes of each unit, computed once.
+    pub endpoints: &'a [Vec<crate::architecture::Endpoint>],
     pub linked: &'a Linked,
     pub k: &'a Knowledge,
 }
@@ -75,6 +79,8 @@ pub fn all() -> Vec<&'static dyn Rule> {
     let mut v: Vec<&'static dyn Rule> = vec![
         &blocking_call_in_async::BlockingCallInAsync,
         &hardcoded_secret::HardcodedSecret,
+        &missing_health_check::MissingHealthCheck,
+        &stateful_service::StatefulService,
         &n_plus_one_query::NPlusOneQuery,
         &unbounded_query::UnboundedQuery,
         &unhandled_external_call::UnhandledExternalCall,

@@ -1,0 +1,75 @@
+use regex::Regex;
+use std::sync::OnceLock;
+
+use crate::declare_rule;
+use crate::finding::{Finding, Severity};
+use crate::rules::{ProgramCtx, Rule, RuleMeta};
+use crate::source::Span;
+
+declare_rule! {
+    /// ## What it catches
+    /// Process-local mutable state in an HTTP service: a `static mut`, or a
+    /// `static` / `lazy_static!` / `OnceLock` / `Lazy` holding a `Mutex`,
+    /// `RwLock` or `DashMap` around a map, set or vector (sessions, carts,
+    /// counters kept in memory).
+    ///
+    /// ## Why it matters
+    /// The backend-architect's first critical rule: services must scale
+    /// horizontally. State in one process is invisible to its replicas, lost
+    /// on every deploy, and wrong as soon as a load balancer sends the next
+    /// request elsewhere.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// static SESSIONS: Lazy<Mutex<HashMap<String, Session>>> = Lazy::new(Default::default);
+    /// ```
+    ///
+    /// ## How to fix
+    /// Keep shared state in a store every replica sees (Redis, the database),
+    /// or make it a cache that may be empty without changing behaviour.
+    ///
+    /// Only crates that serve HTTP routes are checked; immutable statics and
+    /// test code are fine.
+    pub static META = ("stateful-service", Warning, "process-local mutable state that breaks horizontal scaling");
+}
+
+pub struct StatefulService;
+
+fn shared_collection() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(Mutex|RwLock|RefCell)<\s*(std::collections::)?(HashMap|BTreeMap|HashSet|BTreeSet|Vec|VecDeque|IndexMap)\b|DashMap<|DashSet<").unwrap())
+}
+
+impl Rule for StatefulService {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        let u = &ctx.units[fi];
+        let m = u.model;
+        if m.statics.is_empty() || m.kind.test {
+            return;
+        }
+        let krate = &ctx.linked.crates[fi];
+        let serves = (0..ctx.units.len())
+            .any(|o| &ctx.linked.crates[o] == krate && !ctx.endpoints[o].is_empty());
+        if !serves {
+            return;
+        }
+        for s in &m.statics {
+            let what = if s.mutable {
+                "a `static mut`"
+            } else if shared_collection().is_match(&s.ty) {
+                "a shared mutable collection"
+            } else {
+                continue;
+            };
+            out.push(
+                Finding::new(META.id, Severity::Warning, u.path, Span::point(s.pos), format!("`{}` is {what} in a service's memory (`{}`): replicas do not share it and a restart loses it", s.name, s.ty.chars().take(60).collect::<String>()))
+                    .help("keep shared state in Redis or the database; keep only caches that may be empty in process memory")
+                    .key(s.name.clone()),
+            );
+        }
+    }
+}
