@@ -125,7 +125,7 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
         sk: &sk,
         rules: &rules,
         max: opts.max_file_size,
-        dialect: opts.config.dialect.unwrap_or_default(),
+        dialect: opts.config.dialect.unwrap_or_else(|| guess_dialect(&cands)),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
@@ -414,6 +414,70 @@ fn suppressions(text: &str) -> Vec<Suppression> {
         }
     }
     out
+}
+
+/// The SQL dialect the project's drivers speak, from its manifests (sqlx
+/// features, the MySQL and SQLite driver crates and packages); PostgreSQL
+/// when nothing says otherwise.
+fn guess_dialect(cands: &[Candidate]) -> Dialect {
+    let (mut mysql, mut sqlite, mut pg) = (0, 0, 0);
+    for c in cands {
+        let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
+        if !matches!(
+            name,
+            "Cargo.toml" | "package.json" | "requirements.txt" | "pyproject.toml" | "go.mod"
+        ) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&c.abs) else {
+            continue;
+        };
+        let t = text.to_ascii_lowercase();
+        mysql += [
+            "\"mysql\"",
+            "mysql_async",
+            "mysql2",
+            "pymysql",
+            "mysqlclient",
+            "go-sql-driver/mysql",
+            "sqlx-mysql",
+        ]
+        .iter()
+        .filter(|k| t.contains(*k))
+        .count();
+        sqlite += [
+            "\"sqlite\"",
+            "rusqlite",
+            "sqlite3",
+            "better-sqlite3",
+            "mattn/go-sqlite3",
+            "sqlx-sqlite",
+        ]
+        .iter()
+        .filter(|k| t.contains(*k))
+        .count();
+        pg += [
+            "\"postgres\"",
+            "tokio-postgres",
+            "diesel",
+            "\"pg\"",
+            "psycopg",
+            "asyncpg",
+            "jackc/pgx",
+            "lib/pq",
+            "sqlx-postgres",
+        ]
+        .iter()
+        .filter(|k| t.contains(*k))
+        .count();
+    }
+    if mysql > pg && mysql >= sqlite {
+        Dialect::Mysql
+    } else if sqlite > pg && sqlite > mysql {
+        Dialect::Sqlite
+    } else {
+        Dialect::Postgres
+    }
 }
 
 /// Deepest bracket nesting, to refuse inputs that would overflow a recursive parser.

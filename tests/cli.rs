@@ -518,3 +518,36 @@ fn a_service_with_a_health_route_is_silent() {
         r["findings"]
     );
 }
+
+#[test]
+fn sql_dialect_is_guessed_from_the_driver() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[dependencies]\nsqlx = { version = \"0.8\", features = [\"mysql\"] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("q.sql"),
+        "SELECT `id` FROM `users` LIMIT 10, 20;\nSELECT * FROM `users`;\n",
+    )
+    .unwrap();
+    let r = json(&run(&[
+        "check",
+        "--format",
+        "json",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert!(
+        r["blockers"].as_array().unwrap().is_empty(),
+        "{}",
+        r["blockers"]
+    );
+    let lines: Vec<u64> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![2]);
+}
