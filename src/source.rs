@@ -48,14 +48,21 @@ impl Span {
 pub struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// Lines with a non-ASCII byte: only there must columns count characters
+    /// (elsewhere column = byte distance, which keeps a 3 MB minified line linear).
+    non_ascii: Vec<usize>,
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
         let mut starts = vec![0];
+        let mut non_ascii = Vec::new();
         let b = text.as_bytes();
         let mut i = 0;
         while i < b.len() {
+            if b[i] >= 0x80 && non_ascii.last() != Some(&(starts.len() - 1)) {
+                non_ascii.push(starts.len() - 1);
+            }
             match b[i] {
                 b'\n' => starts.push(i + 1),
                 b'\r' => {
@@ -68,7 +75,15 @@ impl<'a> LineIndex<'a> {
             }
             i += 1;
         }
-        LineIndex { text, starts }
+        LineIndex {
+            text,
+            starts,
+            non_ascii,
+        }
+    }
+
+    fn ascii_line(&self, line: usize) -> bool {
+        self.non_ascii.binary_search(&line).is_err()
     }
 
     pub fn text(&self) -> &'a str {
@@ -93,7 +108,11 @@ impl<'a> LineIndex<'a> {
         if line == 0 && self.text.starts_with('\u{feff}') && offset >= 3 {
             start = 3;
         }
-        let col = self.text[start..offset].chars().count() + 1;
+        let col = if self.ascii_line(line) {
+            offset.saturating_sub(start)
+        } else {
+            self.text[start..offset].chars().count()
+        } + 1;
         Pos::new(line as u32 + 1, col as u32)
     }
 
@@ -106,6 +125,9 @@ impl<'a> LineIndex<'a> {
         }
         let end = self.line_end(line).max(start);
         let target = pos.col.max(1) as usize - 1;
+        if self.ascii_line(line) {
+            return (start + target).min(end);
+        }
         match self.text[start..end].char_indices().nth(target) {
             Some((i, _)) => start + i,
             None => end,

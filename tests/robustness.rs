@@ -216,3 +216,49 @@ fn mutated_sources_never_crash_the_pipeline() {
         "panics caught as blockers: {internal:?}"
     );
 }
+
+#[test]
+fn a_failed_run_leaves_no_half_written_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.json");
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--output",
+        target.to_str().unwrap(),
+        "/no/such/path",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!target.exists());
+    // An unreadable config (a directory where the file should be) is exit 2 too.
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::create_dir(proj.path().join("archlint.toml")).unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--config",
+        proj.path().join("archlint.toml").to_str().unwrap(),
+        proj.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
+
+#[test]
+fn many_tiny_files_and_a_long_single_line_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2000 {
+        std::fs::write(dir.path().join(format!("f{i}.py")), format!("x{i} = {i}\n")).unwrap();
+    }
+    // A minified bundle: one 3 MB line.
+    let line: String = (0..150_000).map(|i| format!("var a{i}=f({i});")).collect();
+    std::fs::write(dir.path().join("bundle.min.js"), line).unwrap();
+    let r = findings(dir.path());
+    assert!(r["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| !b.as_str().unwrap().contains("internal error")));
+}
