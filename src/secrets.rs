@@ -364,6 +364,36 @@ fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Shorten every quoted run in a message (`'...'`, `"..."`) to its first four
+/// characters: error messages from parsers quote tokens, and a token may be a secret.
+pub fn redact_quoted(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut chars = msg.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '\'' || c == '"' {
+            let mut inner = String::new();
+            let mut closed = false;
+            for d in chars.by_ref() {
+                if d == c {
+                    closed = true;
+                    break;
+                }
+                inner.push(d);
+            }
+            if inner.chars().count() > 4 {
+                out.push_str(&redact(&inner));
+            } else {
+                out.push_str(&inner);
+            }
+            if closed {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// The first four characters and an ellipsis: all any output may show of a secret.
 pub fn redact(v: &str) -> String {
     let head: String = v.chars().take(4).collect();
@@ -403,6 +433,15 @@ mod tests {
         assert!(is_repetitive("abcdefgh"));
         assert!(is_repetitive("xxxxxxxx"));
         assert!(!is_repetitive("q8Zr2LmX0vT4"));
+    }
+
+    #[test]
+    fn quoted_tokens_are_shortened() {
+        assert_eq!(
+            redact_quoted("found: 'Zq8vN3kL5pW2' at 1"),
+            "found: 'Zq8v…' at 1"
+        );
+        assert_eq!(redact_quoted("found: \"ab\""), "found: \"ab\"");
     }
 
     #[test]

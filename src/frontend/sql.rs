@@ -183,7 +183,8 @@ pub fn analyze(text: &str, dialect: Dialect) -> Vec<ParsedStmt> {
                 .first()
                 .map(statement_facts)
                 .unwrap_or(SqlFacts::Other)),
-            Err(err) => Err(err.to_string()),
+            // Parser errors quote the offending token, which may be a password.
+            Err(err) => Err(crate::secrets::redact_quoted(&err.to_string())),
         };
         out.push(ParsedStmt {
             start: s,

@@ -495,6 +495,8 @@ impl UnboundedQuery {
 }
 
 fn short_sql(s: &str) -> String {
+    // SQL literals may hold credentials: messages show at most four characters of any.
+    let s = &crate::secrets::redact_quoted(s);
     if s.chars().count() > 80 {
         let t: String = s.chars().take(77).collect();
         format!("{t}...")
