@@ -358,6 +358,9 @@ pub struct RawPattern {
     pub timeout: Option<String>,
     #[serde(default)]
     pub write: Option<String>,
+    /// Only in files that import a module starting with this (`django`).
+    #[serde(default)]
+    pub requires: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -388,6 +391,7 @@ pub struct Pattern {
     pub kind: String,
     pub timeout: Option<Regex>,
     pub write: Option<Regex>,
+    pub requires: Option<String>,
 }
 
 /// Knowledge of one tree-sitter language.
@@ -420,6 +424,7 @@ impl LangKnowledge {
                 kind: p.kind.clone().unwrap_or_else(|| "database".into()),
                 timeout: opt(&p.timeout)?,
                 write: opt(&p.write)?,
+                requires: p.requires.clone(),
             })
         };
         Ok(LangKnowledge {
@@ -480,7 +485,12 @@ impl LangKnowledge {
         id: usize,
     ) -> Option<&'p Pattern> {
         let d = Self::dotted(m, id);
-        pats.iter().find(|p| p.callee.is_match(&d))
+        pats.iter().find(|p| {
+            p.callee.is_match(&d)
+                && p.requires
+                    .as_deref()
+                    .is_none_or(|r| m.imports.iter().any(|i| i.path.starts_with(r)))
+        })
     }
 
     /// The query pattern this call matches (lazy builders only at the end of their chain).

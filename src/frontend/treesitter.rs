@@ -423,7 +423,21 @@ impl<'a> Walker<'a> {
                             .unwrap_or(n.end_byte()),
                     ),
                 );
+                // `for o in Order.objects.prefetch_related("items")`: related rows come batched.
+                let batched = [
+                    "prefetch_related",
+                    "select_related",
+                    "joinedload",
+                    "selectinload",
+                ]
+                .iter()
+                .any(|w| over.contains(w));
                 self.push_loop(LoopKind::For, per_element, over, header);
+                if batched {
+                    if let Some(l) = self.m.loops.last_mut() {
+                        l.batched = true;
+                    }
+                }
                 match n.child_by_field_name("body") {
                     Some(b) => self.walk(b, depth + 1),
                     None => self.walk_children(n, depth),
