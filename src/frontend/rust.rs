@@ -434,6 +434,22 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// A `const`/`static` (or associated const): its literal is named, and a
+    /// string constant is recorded for SQL defined in one module and run in another.
+    fn named_value(&mut self, ident: &syn::Ident, expr: &Expr) {
+        self.name_literal(ident.to_string(), expr);
+        self.visit_expr(expr);
+        if let Some(l) = literal_in(expr) {
+            let start = pos_of(l.span().start());
+            if let Some(ix) = self.m.literals.iter().position(|x| x.span.start == start) {
+                self.m.consts.push(ConstStr {
+                    name: ident.to_string(),
+                    literal: ix,
+                });
+            }
+        }
+    }
+
     fn lower_arg(&mut self, e: &Expr, callee: &str, i: usize) -> Arg {
         let kind = if let Some(l) = literal_in(e) {
             match self.record_literal(l, Some((callee.to_string(), i))) {
@@ -1224,23 +1240,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                     self.route_attrs(&f.attrs, &func.name);
                     self.fn_body(func, params, &f.block, test);
                 }
-                ImplItem::Const(c) => {
-                    self.name_literal(c.ident.to_string(), &c.expr);
-                    self.visit_expr(&c.expr);
-                    if let Some(l) = literal_in(&c.expr) {
-                        if let Some(ix) = self
-                            .m
-                            .literals
-                            .iter()
-                            .position(|x| x.span.start == pos_of(l.span().start()))
-                        {
-                            self.m.consts.push(ConstStr {
-                                name: c.ident.to_string(),
-                                literal: ix,
-                            });
-                        }
-                    }
-                }
+                ImplItem::Const(c) => self.named_value(&c.ident, &c.expr),
                 other => visit::visit_impl_item(self, other),
             }
         }
@@ -1264,21 +1264,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     }
 
     fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
-        self.name_literal(c.ident.to_string(), &c.expr);
-        self.visit_expr(&c.expr);
-        if let Some(l) = literal_in(&c.expr) {
-            if let Some(ix) = self
-                .m
-                .literals
-                .iter()
-                .position(|x| x.span.start == pos_of(l.span().start()))
-            {
-                self.m.consts.push(ConstStr {
-                    name: c.ident.to_string(),
-                    literal: ix,
-                });
-            }
-        }
+        self.named_value(&c.ident, &c.expr);
     }
 
     fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
@@ -1290,21 +1276,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                 pos: pos_of(s.ident.span().start()),
             });
         }
-        self.name_literal(s.ident.to_string(), &s.expr);
-        self.visit_expr(&s.expr);
-        if let Some(l) = literal_in(&s.expr) {
-            if let Some(ix) = self
-                .m
-                .literals
-                .iter()
-                .position(|x| x.span.start == pos_of(l.span().start()))
-            {
-                self.m.consts.push(ConstStr {
-                    name: s.ident.to_string(),
-                    literal: ix,
-                });
-            }
-        }
+        self.named_value(&s.ident, &s.expr);
     }
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
