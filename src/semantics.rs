@@ -442,42 +442,27 @@ pub fn external_chain(m: &FileModel, any: CallId, k: &Knowledge) -> Option<Exter
                     payment: false,
                 });
             }
-            if k.broker_receivers.is_match(&root)
-                && k.broker_methods.contains(&c.name)
-                && !c.args.is_empty()
-            {
-                return Some(ExternalHit {
-                    call: id,
-                    kind: "message broker",
-                    write: true,
-                    payment: false,
-                });
-            }
-            if k.mail_receivers.is_match(&root)
-                && k.mail_methods.contains(&c.name)
-                && !c.args.is_empty()
-            {
-                return Some(ExternalHit {
-                    call: id,
-                    kind: "SMTP",
-                    write: true,
-                    payment: false,
-                });
-            }
-            if k.store_receivers.is_match(&root)
-                && k.store_methods.contains(&c.name)
-                && !c.args.is_empty()
-            {
-                let write = !matches!(
-                    c.name.as_str(),
-                    "get" | "list" | "head" | "read" | "stat" | "get_opts"
-                );
-                return Some(ExternalHit {
-                    call: id,
-                    kind: "object store",
-                    write,
-                    payment: false,
-                });
+            // Brokers, mail and object stores: a receiver that names the service
+            // and one of its methods, with an argument.
+            let services = [
+                (&k.broker_receivers, &k.broker_methods, "message broker"),
+                (&k.mail_receivers, &k.mail_methods, "SMTP"),
+                (&k.store_receivers, &k.store_methods, "object store"),
+            ];
+            for (receivers, methods, kind) in services {
+                if receivers.is_match(&root) && methods.contains(&c.name) && !c.args.is_empty() {
+                    let reads = kind == "object store"
+                        && matches!(
+                            c.name.as_str(),
+                            "get" | "list" | "head" | "read" | "stat" | "get_opts"
+                        );
+                    return Some(ExternalHit {
+                        call: id,
+                        kind,
+                        write: !reads,
+                        payment: false,
+                    });
+                }
             }
         }
         if let Some(q) = query_at(m, id, k) {
