@@ -262,3 +262,110 @@ fn many_tiny_files_and_a_long_single_line_file() {
         .iter()
         .all(|b| !b.as_str().unwrap().contains("internal error")));
 }
+
+/// Plant random credentials in every kind of file archlint reads, and check
+/// that each is found and that no output format ever contains one whole.
+#[test]
+fn planted_secrets_are_found_and_never_printed_whole() {
+    let mut state: u64 = 0xC0FFEE;
+    let mut token = |n: usize| -> String {
+        const A: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                A[((state >> 33) as usize) % A.len()] as char
+            })
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut planted = Vec::new();
+    let mut plant = |name: &str, make: &dyn Fn(&str) -> String, secret: String| {
+        std::fs::write(dir.path().join(name), make(&secret)).unwrap();
+        planted.push((name.to_string(), secret));
+    };
+    plant(
+        ".env",
+        &|s| format!("APP_ENV=prod\nAPI_SECRET={s}\n"),
+        token(28),
+    );
+    plant(
+        "config.toml",
+        &|s| format!("[db]\npassword = \"{s}\"\n"),
+        token(18),
+    );
+    plant(
+        "values.yaml",
+        &|s| format!("auth:\n  client_secret: \"{s}\"\n"),
+        token(32),
+    );
+    plant(
+        "settings.json",
+        &|s| format!("{{\"apiKey\": \"{s}\"}}\n"),
+        token(32),
+    );
+    plant(
+        "app.properties",
+        &|s| format!("spring.datasource.password={s}\n"),
+        token(16),
+    );
+    plant(
+        "Dockerfile",
+        &|s| format!("FROM alpine\nENV AUTH_TOKEN={s}\n"),
+        token(30),
+    );
+    plant(
+        "lib.rs",
+        &|s| format!("pub const SIGNING_SECRET: &str = \"{s}\";\n"),
+        token(32),
+    );
+    plant("app.py", &|s| format!("SECRET_KEY = \"{s}\"\n"), token(40));
+    plant(
+        "app.ts",
+        &|s| format!("export const jwtSecret = \"{s}\";\n"),
+        token(32),
+    );
+    plant(
+        "main.go",
+        &|s| format!("package main\n\nconst apiToken = \"{s}\"\n"),
+        token(32),
+    );
+    plant(
+        "seed.sql",
+        &|s| format!("CREATE USER app WITH PASSWORD '{s}';\n"),
+        token(20),
+    );
+    plant(
+        "deploy.sh",
+        &|s| format!("export DATABASE_URL=postgres://app:{s}@db.internal:5432/app\n"),
+        token(20),
+    );
+    let root = dir.path().to_str().unwrap();
+    let r = findings(dir.path());
+    for (file, _) in &planted {
+        assert!(
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["path"] == file.as_str() && f["rule"] == "hardcoded-secret"),
+            "secret in {file} not found: {}",
+            r["findings"]
+        );
+    }
+    for fmt in ["json", "text", "sarif", "github"] {
+        let out = run(&["check", "--format", fmt, root]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        for (file, secret) in &planted {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{fmt} output shows the secret of {file}"
+            );
+            assert!(
+                !text.contains(&secret[4..]),
+                "{fmt} output shows the tail of the secret of {file}"
+            );
+        }
+    }
+}
