@@ -59,6 +59,8 @@ pub struct Timings {
 pub struct Analysis {
     pub results: Vec<FileResult>,
     pub findings: Vec<Finding>,
+    /// Findings silenced by an inline suppression (kept for SARIF).
+    pub suppressed: Vec<Finding>,
     pub blockers: Vec<String>,
     pub files_scanned: usize,
     pub bytes: u64,
@@ -221,7 +223,10 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
         })
         .collect();
     let enabled: Vec<&str> = rules.iter().map(|r| r.meta().id).collect();
-    let mut findings = finish(findings, &opts.config, &sup, &enabled)?;
+    let (suppressed, mut findings): (Vec<Finding>, Vec<Finding>) =
+        finish(findings, &opts.config, &sup, &enabled)?
+            .into_iter()
+            .partition(|f| f.suppressed.is_some());
     if let Some(base) = &opts.baseline {
         findings.retain(|f| !base.contains(&f.fingerprint));
     }
@@ -242,6 +247,7 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
         files_scanned: results.len(),
         results,
         findings,
+        suppressed,
         blockers,
         bytes,
         timings: Timings {
@@ -281,21 +287,24 @@ fn finish(
     });
     // Inline suppressions: each must silence something it names.
     let mut used: std::collections::HashSet<(String, u32)> = std::collections::HashSet::new();
-    findings.retain(|f| {
+    // Suppressed findings are kept, marked, for SARIF's `suppressions`; the
+    // other reports leave them out.
+    for f in findings.iter_mut() {
         let Some(list) = sup.get(f.path.as_str()) else {
-            return true;
+            continue;
         };
-        match list.iter().find(|s| {
+        if let Some(s) = list.iter().find(|s| {
             (s.line == f.line || s.line + 1 == f.line)
                 && s.rules.iter().any(|r| r == &f.rule || r == "all")
         }) {
-            Some(s) => {
-                used.insert((f.path.clone(), s.line));
-                false
-            }
-            None => true,
+            used.insert((f.path.clone(), s.line));
+            f.suppressed = Some(if s.reason.is_empty() {
+                "suppressed inline".to_string()
+            } else {
+                s.reason.clone()
+            });
         }
-    });
+    }
     if enabled.contains(&"unused-suppression") {
         let mut paths: Vec<&&str> = sup.keys().collect();
         paths.sort();

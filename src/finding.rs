@@ -55,6 +55,9 @@ pub struct Finding {
     /// A secret's span: hidden wherever source text is shown.
     #[serde(skip)]
     pub mask: Option<Span>,
+    /// Silenced by an inline suppression, with its justification.
+    #[serde(skip)]
+    pub suppressed: Option<String>,
 }
 
 impl Finding {
@@ -74,6 +77,7 @@ impl Finding {
             key: String::new(),
             function: String::new(),
             mask: None,
+            suppressed: None,
         }
     }
 

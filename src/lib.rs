@@ -126,7 +126,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
     let rendered = match format {
         Format::Json => report::json::render(&report),
         Format::Text => report::text::render(&report, color, &load),
-        Format::Sarif => report::sarif::render(&report, &analysis.rules),
+        Format::Sarif => report::sarif::render(&report, &analysis.rules, &analysis.suppressed),
         Format::Github => {
             report::github::render(&report, args.output.as_ref().and_then(|p| p.to_str()))
         }

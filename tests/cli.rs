@@ -425,6 +425,24 @@ fn suppressions_silence_one_line_and_unused_ones_are_reported() {
         Some(0),
         "info findings do not fail the run"
     );
+    // SARIF keeps the silenced findings, marked as suppressed in source with the reason.
+    let sarif = json(&run(&[
+        "check",
+        "--format",
+        "sarif",
+        dir.path().to_str().unwrap(),
+    ]));
+    let suppressed: Vec<&serde_json::Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    assert_eq!(suppressed.len(), 2);
+    assert_eq!(suppressed[0]["suppressions"][0]["kind"], "inSource");
+    assert!(suppressed
+        .iter()
+        .any(|r| r["suppressions"][0]["justification"] == "rotated, kept for the legacy importer"));
 }
 
 #[test]

@@ -33,6 +33,6 @@ fuzz_target!(|data: &[u8]| {
     );
     let r = Report::build(&a, 0);
     let _ = json::render(&r);
-    let _ = sarif::render(&r, &a.rules);
+    let _ = sarif::render(&r, &a.rules, &a.suppressed);
     let _ = github::render(&r, None);
 });

@@ -30,7 +30,13 @@ fn uri(path: &str) -> String {
     s
 }
 
-pub fn render(r: &Report, rules: &[&'static dyn Rule]) -> String {
+/// SARIF for the report's findings and the inline-suppressed ones (kept with a
+/// `suppressions` entry, as code scanning expects).
+pub fn render(
+    r: &Report,
+    rules: &[&'static dyn Rule],
+    suppressed: &[crate::finding::Finding],
+) -> String {
     let mut all = crate::rules::all();
     all.retain(|x| {
         rules.iter().any(|y| y.meta().id == x.meta().id)
@@ -53,6 +59,7 @@ pub fn render(r: &Report, rules: &[&'static dyn Rule]) -> String {
     let results: Vec<Value> = r
         .findings
         .iter()
+        .chain(suppressed.iter())
         .map(|f| {
             let idx = all.iter().position(|x| x.meta().id == f.rule).unwrap_or(0);
             let related: Vec<Value> = f
@@ -95,6 +102,9 @@ pub fn render(r: &Report, rules: &[&'static dyn Rule]) -> String {
             });
             if !related.is_empty() {
                 res["relatedLocations"] = Value::Array(related);
+            }
+            if let Some(why) = &f.suppressed {
+                res["suppressions"] = json!([{"kind": "inSource", "justification": why}]);
             }
             res
         })
