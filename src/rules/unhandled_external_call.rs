@@ -239,8 +239,9 @@ fn lang_checks(
                 crate::model::Lang::TypeScript | crate::model::Lang::JavaScript
             ) && t.usage == Usage::Discarded
                 && !chain.iter().any(|&x| {
-                    m.calls[x].awaited
-                        || matches!(m.calls[x].name.as_str(), "catch" | "then" | "finally")
+                    // `.then(ok)` alone leaves the rejection unhandled; `.then(ok, err)` handles it.
+                    let l = &m.calls[x];
+                    l.awaited || l.name == "catch" || (l.name == "then" && l.args.len() >= 2)
                 })
             {
                 let sev = if hit.write || hit.payment {
