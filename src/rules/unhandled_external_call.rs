@@ -90,9 +90,24 @@ impl Rule for UnhandledExternalCall {
             if c.prev.is_some() || c.in_test || c.func.is_some_and(|f| m.functions[f].is_test) {
                 continue;
             }
-            let in_main = c
-                .func
-                .is_some_and(|f| m.functions[f].name == "main" && m.functions[f].owner.is_none());
+            // Start-up code fails fast on purpose: `main` and the set-up helpers it calls.
+            let in_main = c.func.is_some_and(|f| {
+                let n = m.functions[f].name.as_str();
+                (n == "main" && m.functions[f].owner.is_none())
+                    || [
+                        "init",
+                        "setup",
+                        "bootstrap",
+                        "configure",
+                        "create_pool",
+                        "connect_db",
+                        "build_pool",
+                        "run_migrations",
+                        "migrate",
+                    ]
+                    .iter()
+                    .any(|p| n.starts_with(p))
+            });
             let chain = m.chain(first);
             let tail = *chain.last().unwrap();
             let span = Span::new(c.span.start, m.calls[tail].span.end);
