@@ -192,6 +192,16 @@ impl Linked {
                                     && fun.trait_name == caller.and_then(|x| x.trait_name.clone()))
                         })
                         .collect();
+                    // The same method from several trait impls of one type
+                    // (`IntoResource<String>` and `IntoResource<PgPool>`): which one
+                    // runs depends on types we do not see.
+                    let same_type = mine
+                        .iter()
+                        .filter(|&&(f, g)| units[f].model.functions[g].owner == own)
+                        .count();
+                    if same_type > 1 {
+                        return Vec::new();
+                    }
                     if !mine.is_empty() {
                         return mine;
                     }

@@ -465,6 +465,22 @@ pub fn external_chain(m: &FileModel, any: CallId, k: &Knowledge) -> Option<Exter
                 }
             }
         }
+        // Transactions and pool checkouts fail like queries do (`tx.commit()`, `pool.get()`).
+        if i == 0
+            && matches!(
+                c.name.as_str(),
+                "commit" | "rollback" | "begin" | "acquire" | "get" | "get_owned" | "get_conn"
+            )
+            && c.args.is_empty()
+            && is_db_handle(&first.root, fn_of(m, c), k)
+        {
+            return Some(ExternalHit {
+                call: id,
+                kind: "database",
+                write: c.name == "commit",
+                payment: false,
+            });
+        }
         if let Some(q) = query_at(m, id, k) {
             if q.how != QueryHow::PassesHandle {
                 return Some(ExternalHit {

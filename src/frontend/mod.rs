@@ -122,6 +122,7 @@ pub fn path_kind(rel: &str) -> PathKind {
                     | "stub"
                     | "stubs"
                     | "conftest"
+                    | "msw"
             )
         })
     };

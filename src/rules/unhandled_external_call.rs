@@ -253,6 +253,9 @@ fn lang_checks(
                 m.lang,
                 crate::model::Lang::TypeScript | crate::model::Lang::JavaScript
             ) && t.usage == Usage::Discarded
+                // Only calls known to return a promise: HTTP clients and Prisma
+                // (a `db.table.delete()` of an in-memory store is synchronous).
+                && (hit.kind == "HTTP" || label.starts_with("prisma.") || label.contains(".prisma."))
                 && !chain.iter().any(|&x| {
                     // `.then(ok)` alone leaves the rejection unhandled; `.then(ok, err)` handles it.
                     let l = &m.calls[x];
