@@ -42,7 +42,6 @@ pub fn lower(
         text,
         k,
         idx: &idx,
-        dialect,
         fns: Vec::new(),
         owners: Vec::new(),
         loops: Vec::new(),
@@ -63,7 +62,7 @@ pub fn lower(
     // syn keeps every parsed file's text in a thread-local table for span
     // lookups; positions are read, so release it (keeps memory flat).
     proc_macro2::extra::invalidate_current_thread_spans();
-    extract_embedded_sql(&mut m, text, &idx, k, dialect);
+    extract_embedded_sql(&mut m, &idx, k, dialect);
     Ok(m)
 }
 
@@ -78,8 +77,6 @@ struct Lower<'a> {
     text: &'a str,
     k: &'a Knowledge,
     idx: &'a LineIndex<'a>,
-    #[allow(dead_code)]
-    dialect: sql::Dialect,
     fns: Vec<FnCtx>,
     owners: Vec<(Option<String>, Option<String>)>,
     loops: Vec<LoopId>,
@@ -265,10 +262,7 @@ fn macro_close(m: &Macro) -> PmSpan {
 fn stmt_end(s: &Stmt) -> Pos {
     match s {
         Stmt::Local(l) => pos_of(l.semi_token.span.end()),
-        Stmt::Expr(e, Some(semi)) => {
-            let _ = e;
-            pos_of(semi.span.end())
-        }
+        Stmt::Expr(_, Some(semi)) => pos_of(semi.span.end()),
         Stmt::Expr(e, None) => last_pos(e),
         Stmt::Macro(m) => m
             .semi_token
@@ -1093,7 +1087,7 @@ impl<'a> Lower<'a> {
             }
             if let Stmt::Local(Local {
                 pat: Pat::Ident(pi),
-                init: Some(init),
+                init: Some(_),
                 ..
             }) = stmt
             {
@@ -1116,7 +1110,6 @@ impl<'a> Lower<'a> {
                         None => c.name == "lock" && tail_ok(c),
                     }
                 });
-                let _ = init;
                 if let Some(g) = guard {
                     live.push((pi.ident.to_string(), g));
                 }
@@ -1610,14 +1603,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
 }
 
 /// Find SQL in literals at query calls and record it with its call.
-fn extract_embedded_sql(
-    m: &mut FileModel,
-    text: &str,
-    idx: &LineIndex,
-    k: &Knowledge,
-    dialect: sql::Dialect,
-) {
-    let _ = text;
+fn extract_embedded_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::Dialect) {
     let mut found: Vec<(CallId, usize, bool)> = Vec::new();
     for (id, c) in m.calls.iter().enumerate() {
         let full = m.resolve_path(&c.path);
