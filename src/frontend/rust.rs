@@ -724,6 +724,37 @@ impl<'a> Lower<'a> {
             .map(|(i, a)| self.lower_arg(a, callee, i))
             .collect();
         self.m.calls[id].args = lowered;
+        // `conn.run(|c| ...)`, `pool.interact(move |c| ...)`, `db.transaction(|tx| ...)`:
+        // the callback's parameter is a connection, whatever its name.
+        if matches!(
+            callee,
+            "run"
+                | "interact"
+                | "transaction"
+                | "with_connection"
+                | "with_conn"
+                | "run_blocking"
+                | "build_transaction"
+        ) {
+            if let Some(&f) = self.fns.last().map(|f| &f.id) {
+                for a in args {
+                    if let Expr::Closure(cl) = a {
+                        for p in &cl.inputs {
+                            let pat = match p {
+                                Pat::Type(pt) => &*pt.pat,
+                                other => other,
+                            };
+                            if let Pat::Ident(pi) = pat {
+                                self.m.functions[f].params.push(Param {
+                                    name: pi.ident.to_string(),
+                                    ty: "Connection".into(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
         for a in args {
             let closure_like = matches!(a, Expr::Closure(_) | Expr::Async(_));
             if closure_like && per_element {
