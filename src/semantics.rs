@@ -593,6 +593,10 @@ pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
 /// Python, TypeScript/JavaScript, Go: what the language's knowledge file says.
 fn lang_query_at(m: &FileModel, id: CallId, k: &Knowledge, lk: &LangKnowledge) -> Option<QueryHit> {
     let c = &m.calls[id];
+    // `xs.find(x => ...)`, `items.filter(fn)`: array methods take callbacks, queries do not.
+    if c.args.first().is_some_and(|a| a.kind == ArgKind::Closure) {
+        return None;
+    }
     if let Some(p) = lk.query_of(m, id) {
         let write = match p.rows {
             Rows::Write => true,
