@@ -131,42 +131,40 @@ fn frontends(c: &mut Criterion) {
         })
     });
     let k = archlint::knowledge::Knowledge::load(None).unwrap();
-    g.bench_function("tree_sitter_python", |b| {
-        b.iter(|| {
-            py.iter()
-                .map(|t| {
-                    archlint::frontend::treesitter::lower(
-                        t,
-                        archlint::model::Lang::Python,
-                        "a.py",
-                        Default::default(),
-                        &k,
-                        Default::default(),
-                    )
-                    .map(|m| m.calls.len())
-                    .unwrap_or(0)
-                })
-                .sum::<usize>()
-        })
-    });
-    g.bench_function("tree_sitter_typescript", |b| {
-        b.iter(|| {
-            ts.iter()
-                .map(|t| {
-                    archlint::frontend::treesitter::lower(
-                        t,
-                        archlint::model::Lang::TypeScript,
-                        "a.ts",
-                        Default::default(),
-                        &k,
-                        Default::default(),
-                    )
-                    .map(|m| m.calls.len())
-                    .unwrap_or(0)
-                })
-                .sum::<usize>()
-        })
-    });
+    for (name, lang, path, files) in [
+        (
+            "tree_sitter_python",
+            archlint::model::Lang::Python,
+            "a.py",
+            &py,
+        ),
+        (
+            "tree_sitter_typescript",
+            archlint::model::Lang::TypeScript,
+            "a.ts",
+            &ts,
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                files
+                    .iter()
+                    .map(|t| {
+                        archlint::frontend::treesitter::lower(
+                            t,
+                            lang,
+                            path,
+                            Default::default(),
+                            &k,
+                            Default::default(),
+                        )
+                        .map(|m| m.calls.len())
+                        .unwrap_or(0)
+                    })
+                    .sum::<usize>()
+            })
+        });
+    }
     g.finish();
 }
 
