@@ -165,6 +165,41 @@ pub struct Call {
 }
 
 impl Call {
+    /// A call with no context yet: frontends fill in what they know
+    /// (enclosing function, loops, async, test code) after this.
+    pub fn new(
+        func: Option<FnId>,
+        kind: CallKind,
+        name: String,
+        path: Vec<String>,
+        span: Span,
+    ) -> Call {
+        Call {
+            func,
+            kind,
+            name,
+            path,
+            root: String::new(),
+            args: Vec::new(),
+            span,
+            next: None,
+            prev: None,
+            awaited: false,
+            tried: false,
+            usage: Usage::Used,
+            loops: Vec::new(),
+            in_async: false,
+            offloaded: false,
+            in_test: false,
+            exits_loop: false,
+            in_cache_closure: false,
+            none_guard: None,
+            swallowed: false,
+            sliced: false,
+            bound_to: None,
+        }
+    }
+
     pub fn full_path(&self) -> String {
         self.path.join("::")
     }

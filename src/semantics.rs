@@ -481,15 +481,8 @@ pub fn external_chain(m: &FileModel, any: CallId, k: &Knowledge) -> Option<Exter
                 payment: false,
             });
         }
-        if let Some(q) = query_at(m, id, k) {
-            if q.how != QueryHow::PassesHandle {
-                return Some(ExternalHit {
-                    call: id,
-                    kind: "database",
-                    write: q.write,
-                    payment: false,
-                });
-            }
+        if let Some(hit) = query_at(m, id, k).and_then(database_hit) {
+            return Some(hit);
         }
     }
     None
@@ -675,18 +668,22 @@ fn lang_external(
                 payment: k.payment_words.is_match(&args) || k.payment_words.is_match(&d),
             });
         }
-        if let Some(q) = lang_query_at(m, id, k, lk) {
-            if q.how != QueryHow::PassesHandle {
-                return Some(ExternalHit {
-                    call: id,
-                    kind: "database",
-                    write: q.write,
-                    payment: false,
-                });
-            }
+        if let Some(hit) = lang_query_at(m, id, k, lk).and_then(database_hit) {
+            return Some(hit);
         }
     }
     None
+}
+
+/// A query as an external call. A helper that merely receives a handle is
+/// judged by its own summary, not here.
+fn database_hit(q: QueryHit) -> Option<ExternalHit> {
+    (q.how != QueryHow::PassesHandle).then_some(ExternalHit {
+        call: q.call,
+        kind: "database",
+        write: q.write,
+        payment: false,
+    })
 }
 
 /// Does the file use a blocking database driver (and no async flavour of it)?

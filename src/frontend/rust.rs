@@ -490,18 +490,6 @@ impl<'a> Lower<'a> {
 
     fn new_call(&mut self, kind: CallKind, name: String, path: Vec<String>, span: Span) -> CallId {
         let call = Call {
-            func: self.fns.last().map(|f| f.id),
-            kind,
-            name,
-            path,
-            root: String::new(),
-            args: Vec::new(),
-            span,
-            next: None,
-            prev: None,
-            awaited: false,
-            tried: false,
-            usage: Usage::Used,
             loops: self.current_loops(),
             in_async: self.in_async(),
             offloaded: self.offload > 0,
@@ -509,9 +497,7 @@ impl<'a> Lower<'a> {
             exits_loop: self.exits_loop(),
             in_cache_closure: self.cache > 0,
             none_guard: self.none_guard,
-            swallowed: false,
-            sliced: false,
-            bound_to: None,
+            ..Call::new(self.fns.last().map(|f| f.id), kind, name, path, span)
         };
         self.m.calls.push(call);
         self.m.calls.len() - 1

@@ -575,31 +575,19 @@ impl<'a> Walker<'a> {
                         .map(|b| self.short(b))
                         .unwrap_or_default();
                     self.m.calls.push(Call {
-                        func: self.fns.last().copied(),
-                        kind: CallKind::Path,
-                        name: "http.Client{}".into(),
-                        path: vec!["http.Client{}".into()],
-                        root: String::new(),
                         args: vec![Arg {
                             text: body,
                             kind: ArgKind::Other,
                         }],
-                        span: self.span(n),
-                        next: None,
-                        prev: None,
-                        awaited: false,
-                        tried: false,
-                        usage: Usage::Used,
                         loops: self.current_loops(),
-                        in_async: false,
-                        offloaded: false,
                         in_test: self.test,
-                        exits_loop: false,
-                        in_cache_closure: false,
-                        none_guard: None,
-                        swallowed: false,
-                        sliced: false,
-                        bound_to: None,
+                        ..Call::new(
+                            self.fns.last().copied(),
+                            CallKind::Path,
+                            "http.Client{}".into(),
+                            vec!["http.Client{}".into()],
+                            self.span(n),
+                        )
                     });
                 }
                 self.walk_children(n, depth);
@@ -941,28 +929,22 @@ impl<'a> Walker<'a> {
                 call.end_byte()
             };
             let call_rec = Call {
-                func: self.fns.last().copied(),
-                kind,
-                name,
-                path,
                 root: root_text.clone(),
-                args: Vec::new(),
-                span: Span::new(chain_start, self.pos(end)),
-                next: None,
                 prev: ids.last().copied(),
                 awaited: *aw,
                 tried: self.try_depth > 0 && self.silent_except == 0,
-                usage: Usage::Used,
                 loops: self.current_loops(),
                 in_async: self.in_async(),
                 offloaded: self.offload > 0,
                 in_test: self.test,
-                exits_loop: false,
-                in_cache_closure: false,
-                none_guard: None,
                 swallowed: self.silent_except > 0,
-                sliced: false,
-                bound_to: None,
+                ..Call::new(
+                    self.fns.last().copied(),
+                    kind,
+                    name,
+                    path,
+                    Span::new(chain_start, self.pos(end)),
+                )
             };
             self.m.calls.push(call_rec);
             let id = self.m.calls.len() - 1;

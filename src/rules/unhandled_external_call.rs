@@ -197,13 +197,8 @@ impl Rule for UnhandledExternalCall {
                     verdict = Some(discard(&hit, &label, "a statement that drops its result"));
                 }
             }
-            if let Some((sev, msg, help)) = verdict {
-                out.push(
-                    Finding::new(META.id, sev, u.path, span, msg)
-                        .help(help)
-                        .key(format!("{}|{label}", hit.kind))
-                        .function(fn_label(m, first)),
-                );
+            if let Some(v) = verdict {
+                out.push(finding(u.path, span, v, &hit, &label, fn_label(m, first)));
             }
         }
     }
@@ -270,13 +265,8 @@ fn lang_checks(
                 verdict = Some((sev, format!("the promise of the {} call `{label}` is never awaited and its rejection never handled", hit.kind), "`await` it inside `try`/`catch`, or add `.catch(err => ...)` that logs and reports the failure"));
             }
         }
-        if let Some((sev, msg, help)) = verdict {
-            out.push(
-                Finding::new(META.id, sev, u.path, span, msg)
-                    .help(help)
-                    .key(format!("{}|{label}", hit.kind))
-                    .function(fn_label(m, first)),
-            );
+        if let Some(v) = verdict {
+            out.push(finding(u.path, span, v, &hit, &label, fn_label(m, first)));
         }
     }
 }
@@ -300,6 +290,21 @@ fn via_helper(ctx: &ProgramCtx, fi: usize, chain: &[usize]) -> Option<semantics:
         }
     }
     None
+}
+
+/// A verdict as a finding: keyed by the service kind and the call, never by line.
+fn finding(
+    path: &str,
+    span: Span,
+    (sev, msg, help): (Severity, String, &str),
+    hit: &semantics::ExternalHit,
+    label: &str,
+    function: String,
+) -> Finding {
+    Finding::new(META.id, sev, path, span, msg)
+        .help(help)
+        .key(format!("{}|{label}", hit.kind))
+        .function(function)
 }
 
 fn discard(
