@@ -569,3 +569,61 @@ fn sql_dialect_is_guessed_from_the_driver() {
         .collect();
     assert_eq!(lines, vec![2]);
 }
+
+#[test]
+fn changed_since_reports_only_changed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(p)
+            .output()
+    };
+    if git(&["init", "-q"])
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: no git");
+        return;
+    }
+    std::fs::write(p.join("old.env"), "API_SECRET=Zq8vN3kL5pW2xRt7Yb4Mc9Qd\n").unwrap();
+    git(&["add", "."]).unwrap();
+    git(&[
+        "-c",
+        "user.email=a@b",
+        "-c",
+        "user.name=a",
+        "commit",
+        "-qm",
+        "base",
+    ])
+    .unwrap();
+    std::fs::write(p.join("new.env"), "DB_PASSWORD=Hq8vT2zLm4xK9wQp\n").unwrap();
+    let r = json(&run(&[
+        "check",
+        "--format",
+        "json",
+        "--changed-since",
+        "HEAD",
+        p.to_str().unwrap(),
+    ]));
+    let paths: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["new.env"]);
+    assert_eq!(
+        run(&[
+            "check",
+            "--changed-since",
+            "no-such-rev",
+            p.to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}
