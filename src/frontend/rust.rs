@@ -783,8 +783,10 @@ impl<'a> Lower<'a> {
     /// diesel's `table! { users (id) { ... } }`: the primary key for the schema.
     fn diesel_table(&mut self, mac: &Macro) {
         let toks = mac.tokens.to_string();
-        let re =
-            regex::Regex::new(r"^\s*(?:[\w:]+\s*\.\s*)?(\w+)\s*(?:\(([^)]*)\))?\s*\{").unwrap();
+        static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let re = RE.get_or_init(|| {
+            regex::Regex::new(r"^\s*(?:[\w:]+\s*\.\s*)?(\w+)\s*(?:\(([^)]*)\))?\s*\{").unwrap()
+        });
         if let Some(c) = re.captures(&toks) {
             let table = c[1].to_string();
             let keys: Vec<String> = c
@@ -1708,7 +1710,8 @@ fn extract_embedded_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, diale
 
 /// `format!` template to parseable SQL: `{}` / `{name}` become a placeholder name.
 fn template_to_sql(t: &str) -> String {
-    let re = regex::Regex::new(r"\{[^{}]*\}").unwrap();
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"\{[^{}]*\}").unwrap());
     re.replace_all(&t.replace("{{", "(").replace("}}", ")"), "__p")
         .into_owned()
 }
