@@ -24,6 +24,7 @@ fn options(path: &Path, rules: bool) -> Options {
             .unwrap_or(1),
         no_ignore: false,
         max_file_size: 4 << 20,
+        file_time_budget: None,
         select: if rules { None } else { Some(Vec::new()) },
         ignore: Vec::new(),
         config: Config::default(),
@@ -157,6 +158,7 @@ fn frontends(c: &mut Criterion) {
                             Default::default(),
                             &k,
                             Default::default(),
+                            &archlint::budget::Budget::unlimited(),
                         )
                         .map(|m| m.calls.len())
                         .unwrap_or(0)
@@ -164,6 +166,68 @@ fn frontends(c: &mut Criterion) {
                     .sum::<usize>()
             })
         });
+    }
+    g.finish();
+}
+
+/// One large file per language, at 1x and 4x: lowering must stay linear in
+/// the file's size (a per-function scan over all calls once made 40,000
+/// small functions cost 10x the time of 10,000). The 1x file is the
+/// baseline; the printed ratio should stay near 4.
+fn large_files(c: &mut Criterion) {
+    let k = archlint::knowledge::Knowledge::load(None).unwrap();
+    let rust = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("fn f{i}(x: u32) -> u32 {{ x.wrapping_add({i}) }}\n"))
+            .collect()
+    };
+    let python = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("def f{i}(x):\n    return x.add({i})\n"))
+            .collect()
+    };
+    let lower_rust = |t: &str| {
+        archlint::frontend::rust::lower(
+            t,
+            Default::default(),
+            Vec::new(),
+            &k,
+            Default::default(),
+            &archlint::budget::Budget::unlimited(),
+        )
+        .map(|m| m.functions.len())
+        .unwrap_or(0)
+    };
+    let lower_python = |t: &str| {
+        archlint::frontend::treesitter::lower(
+            t,
+            archlint::model::Lang::Python,
+            "a.py",
+            Default::default(),
+            &k,
+            Default::default(),
+            &archlint::budget::Budget::unlimited(),
+        )
+        .map(|m| m.functions.len())
+        .unwrap_or(0)
+    };
+    let mut g = c.benchmark_group("large_file");
+    g.sample_size(10);
+    type Lower<'a> = &'a dyn Fn(&str) -> usize;
+    let cases: [(&str, String, String, Lower); 2] = [
+        ("rust", rust(10_000), rust(40_000), &lower_rust),
+        ("python", python(10_000), python(40_000), &lower_python),
+    ];
+    for (name, small, big, lower) in &cases {
+        let time = |t: &str| {
+            let s = Instant::now();
+            std::hint::black_box(lower(t));
+            s.elapsed()
+        };
+        let ratio = time(big).as_secs_f64() / time(small).as_secs_f64().max(1e-9);
+        eprintln!("large_file/{name}: 4x the size took {ratio:.2}x the time");
+        g.bench_function(format!("{name}_1x"), |b| b.iter(|| lower(small)));
+        g.bench_function(format!("{name}_4x"), |b| b.iter(|| lower(big)));
     }
     g.finish();
 }
@@ -181,5 +245,5 @@ fn walk(p: &Path) -> Vec<PathBuf> {
     v
 }
 
-criterion_group!(benches, end_to_end, frontends);
+criterion_group!(benches, end_to_end, frontends, large_files);
 criterion_main!(benches);

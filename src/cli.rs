@@ -25,6 +25,8 @@ pub enum FailOn {
     Never,
 }
 
+// Parsed once per process: the size of the `check` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Analyse a backend repository and report findings.
@@ -63,6 +65,9 @@ pub struct CheckArgs {
     /// Skip files larger than this many bytes (reported as blockers).
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     pub max_file_size: u64,
+    /// Stop analysing a file after this many milliseconds (0: no limit); the file becomes a blocker and keeps what was found so far.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    pub file_time_budget: u64,
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,

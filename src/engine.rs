@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use regex::Regex;
 use std::sync::OnceLock;
 
+use crate::budget::Budget;
 use crate::config::Config;
 use crate::discover::{self, glob_lite::Glob, Candidate};
 use crate::finding::Finding;
@@ -26,6 +27,8 @@ pub struct Options {
     pub jobs: usize,
     pub no_ignore: bool,
     pub max_file_size: u64,
+    /// Per-file analysis time budget; `None` is unlimited.
+    pub file_time_budget: Option<Duration>,
     pub select: Option<Vec<String>>,
     pub ignore: Vec<String>,
     pub config: Config,
@@ -73,6 +76,7 @@ struct Shared<'a> {
     sk: &'a SecretKnowledge,
     rules: &'a [&'static dyn Rule],
     max: u64,
+    budget: Option<Duration>,
     dialect: Dialect,
 }
 
@@ -91,9 +95,13 @@ fn enabled_rules(opts: &Options) -> Vec<&'static dyn Rule> {
 }
 
 pub fn run(opts: &Options) -> Result<Analysis, String> {
+    run_rules(opts, enabled_rules(opts))
+}
+
+/// [`run`] with an explicit rule set (tests inject faulty rules through it).
+fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, String> {
     let k = Knowledge::load(opts.config.knowledge.as_ref())?;
     let sk = SecretKnowledge::load(opts.config.secrets.as_ref())?;
-    let rules = enabled_rules(opts);
     let exclude: Vec<Glob> = opts
         .config
         .exclude
@@ -127,6 +135,7 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
         sk: &sk,
         rules: &rules,
         max: opts.max_file_size,
+        budget: opts.file_time_budget,
         dialect: opts.config.dialect.unwrap_or_else(|| guess_dialect(&cands)),
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -577,9 +586,17 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
     let lang = frontend::lang_of(&c.rel);
     let kind = frontend::path_kind(&c.rel);
     let deep = lang != Lang::Text && max_nesting(text) > MAX_NESTING;
+    let budget = Budget::starting_now(s.budget);
     let mut model = match lang {
         Lang::Rust if !deep => {
-            match frontend::rust::lower(text, kind, frontend::rust_module(&c.rel), s.k, s.dialect) {
+            match frontend::rust::lower(
+                text,
+                kind,
+                frontend::rust_module(&c.rel),
+                s.k,
+                s.dialect,
+                &budget,
+            ) {
                 Ok(m) => m,
                 Err(e) => {
                     r.blockers.push(format!("{}: {e}", c.rel));
@@ -588,7 +605,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
             }
         }
         Lang::Sql => {
-            let mut m = frontend::sql::lower_file(text, kind, s.dialect);
+            let mut m = frontend::sql::lower_file(text, kind, s.dialect, &budget);
             frontend::text::extract_pairs(text, &mut m.literals, false, kind.test);
             m
         }
@@ -600,13 +617,15 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
             ));
             frontend::text::lower(text, kind, other, &c.rel)
         }
-        other => match frontend::treesitter::lower(text, other, &c.rel, kind, s.k, s.dialect) {
-            Ok(m) => m,
-            Err(e) => {
-                r.blockers.push(format!("{}: {e}", c.rel));
-                frontend::text::lower(text, kind, other, &c.rel)
+        other => {
+            match frontend::treesitter::lower(text, other, &c.rel, kind, s.k, s.dialect, &budget) {
+                Ok(m) => m,
+                Err(e) => {
+                    r.blockers.push(format!("{}: {e}", c.rel));
+                    frontend::text::lower(text, kind, other, &c.rel)
+                }
             }
-        },
+        }
     };
     if deep && lang == Lang::Rust {
         r.blockers.push(format!(
@@ -648,4 +667,102 @@ fn read_capped(p: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     f.take(max).read_to_end(&mut buf)?;
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleMeta;
+
+    crate::declare_rule! {
+        /// Panics on every file, in both phases: a stand-in for a rule bug.
+        static FAULTY = ("faulty-rule", Error, "always panics");
+    }
+
+    struct Faulty;
+
+    impl Rule for Faulty {
+        fn meta(&self) -> &'static RuleMeta {
+            &FAULTY
+        }
+        fn check_file(&self, _: &FileCtx, _: &mut Vec<Finding>) {
+            panic!("injected fault in check_file");
+        }
+        fn check_program(&self, _: &ProgramCtx, _: usize, _: &mut Vec<Finding>) {
+            panic!("injected fault in check_program");
+        }
+    }
+
+    fn options(path: &std::path::Path) -> Options {
+        Options {
+            paths: vec![path.to_path_buf()],
+            jobs: 2,
+            no_ignore: false,
+            max_file_size: 1 << 20,
+            file_time_budget: None,
+            select: None,
+            ignore: Vec::new(),
+            config: Config::default(),
+            baseline: None,
+            only_paths: None,
+        }
+    }
+
+    #[test]
+    fn a_panicking_rule_is_a_blocker_and_the_other_rules_findings_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("handlers.rs"),
+            "async fn list(pool: &PgPool, ids: Vec<i64>) {\n    for id in ids {\n        sqlx::query(\"SELECT name FROM users WHERE id = $1\").bind(id).fetch_one(pool).await.ok();\n    }\n}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(".env"), "DB_PASSWORD=Zq8vN3kL5pW2xRt7\n").unwrap();
+        let mut rules = rules::all();
+        rules.insert(0, &Faulty);
+        let a = run_rules(&options(dir.path()), rules).unwrap();
+        let ids: Vec<&str> = a.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert!(ids.contains(&"n-plus-one-query"), "{ids:?}");
+        assert!(ids.contains(&"hardcoded-secret"), "{ids:?}");
+        for (file, phase) in [
+            ("handlers.rs", "check_file"),
+            (".env", "check_file"),
+            ("handlers.rs", "check_program"),
+        ] {
+            assert!(
+                a.blockers.iter().any(|b| b
+                    .starts_with(&format!("{file}: internal error in rule faulty-rule"))
+                    && b.contains(phase)),
+                "no blocker for {file} in {phase}: {:?}",
+                a.blockers
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_gone_between_discovery_and_reading_is_a_blocker() {
+        let k = Knowledge::load(None).unwrap();
+        let sk = SecretKnowledge::load(None).unwrap();
+        let rules = rules::all();
+        let shared = Shared {
+            k: &k,
+            sk: &sk,
+            rules: &rules,
+            max: 1 << 20,
+            budget: None,
+            dialect: Dialect::Postgres,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let c = Candidate {
+            abs: dir.path().join("vanished.py"),
+            rel: "vanished.py".into(),
+        };
+        let r = analyse_file(&c, &shared);
+        assert!(r.model.is_none());
+        assert_eq!(r.blockers.len(), 1, "{:?}", r.blockers);
+        assert!(
+            r.blockers[0].starts_with("vanished.py: cannot read"),
+            "{:?}",
+            r.blockers
+        );
+    }
 }

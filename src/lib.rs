@@ -6,6 +6,7 @@
 //! [`link`] (symbols, call graph, summaries) -> [`rules`] -> [`report`].
 
 pub mod architecture;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod discover;
@@ -71,6 +72,8 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         jobs,
         no_ignore: args.no_ignore,
         max_file_size: args.max_file_size,
+        file_time_budget: (args.file_time_budget > 0)
+            .then(|| std::time::Duration::from_millis(args.file_time_budget)),
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         config,

@@ -369,3 +369,157 @@ fn planted_secrets_are_found_and_never_printed_whole() {
         }
     }
 }
+
+fn blockers(r: &serde_json::Value) -> Vec<String> {
+    r["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn has_secret_finding(r: &serde_json::Value, path: &str) -> bool {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "hardcoded-secret" && f["path"] == path)
+}
+
+/// A 1 GB sparse file is refused from its metadata, without reading it; an
+/// unreadable file is a blocker; the rest of the tree is still analysed.
+#[test]
+fn a_sparse_gigabyte_file_and_an_unreadable_file_become_blockers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::File::create(p.join("huge.sql"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    std::fs::write(p.join(".env"), "DB_PASSWORD=Zq8vN3kL5pW2xRt7\n").unwrap();
+    let locked = p.join("locked.py");
+    std::fs::write(&locked, "x = 1\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let r = findings(p);
+    let b = blockers(&r);
+    assert!(
+        b.iter()
+            .any(|b| b.starts_with("huge.sql: skipped: 1073741824 bytes is over the size limit")),
+        "{b:?}"
+    );
+    // Root reads anything: only check the blocker when the file is unreadable to us.
+    if std::fs::read(&locked).is_err() {
+        assert!(
+            b.iter().any(|b| b.starts_with("locked.py: cannot read")),
+            "{b:?}"
+        );
+    }
+    assert!(has_secret_finding(&r, ".env"));
+}
+
+/// A file that keeps growing while archlint scans is read up to the size cap
+/// (or refused from its size), never followed without end.
+#[test]
+fn a_file_growing_during_the_scan_is_bounded() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().to_path_buf();
+    std::fs::write(p.join(".env"), "DB_PASSWORD=Zq8vN3kL5pW2xRt7\n").unwrap();
+    let growing = p.join("growing.log.py");
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let mut f = std::fs::File::create(&growing).unwrap();
+        std::thread::spawn(move || {
+            let chunk = "x = 1\n".repeat(10_000);
+            let mut written = 0usize;
+            // At most 256 MB, so a failing test cannot fill the disk.
+            while !stop.load(Ordering::Relaxed) && written < 256 << 20 {
+                f.write_all(chunk.as_bytes()).unwrap();
+                written += chunk.len();
+            }
+        })
+    };
+    while std::fs::metadata(&growing).unwrap().len() < 1 << 20 {
+        std::thread::yield_now();
+    }
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--max-file-size",
+        "2000000",
+        p.to_str().unwrap(),
+    ]);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(has_secret_finding(&r, ".env"));
+    assert!(
+        r["stats"]["bytes_scanned"].as_u64().unwrap_or(0) < 3_000_000,
+        "{}",
+        r["stats"]
+    );
+    assert!(blockers(&r).iter().all(|b| !b.contains("internal error")));
+}
+
+/// A file that takes longer than `--file-time-budget` is stopped, reported as
+/// a blocker naming it, and the scan goes on with the other files.
+#[test]
+fn a_file_over_the_time_budget_is_a_blocker_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // About 2 MB of Rust: parsing it alone takes far more than 1 ms.
+    let big: String = (0..40_000)
+        .map(|i| format!("fn f{i}(x: u32) -> u32 {{ x.wrapping_add({i}) }}\n"))
+        .collect();
+    std::fs::write(p.join("big.rs"), big).unwrap();
+    std::fs::write(p.join(".env"), "DB_PASSWORD=Zq8vN3kL5pW2xRt7\n").unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--file-time-budget",
+        "1",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let b = blockers(&r);
+    assert!(
+        b.iter()
+            .any(|b| b
+                .starts_with("big.rs: analysis stopped: over the per-file time budget of 1 ms")),
+        "{b:?}"
+    );
+    assert!(has_secret_finding(&r, ".env"));
+    // Without a budget the same file is analysed in full.
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--file-time-budget",
+        "0",
+        p.to_str().unwrap(),
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(blockers(&r).is_empty(), "{:?}", blockers(&r));
+}

@@ -2,6 +2,7 @@
 //! TypeScript, JavaScript and Go (tree-sitter), and the config reader.
 #![no_main]
 
+use archlint::budget::Budget;
 use archlint::frontend::{rust, sql, text, treesitter};
 use archlint::knowledge::Knowledge;
 use archlint::model::{Lang, PathKind};
@@ -19,13 +20,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let k = knowledge();
     let kind = PathKind::default();
-    let _ = rust::lower(src, kind, Vec::new(), k, sql::Dialect::Postgres);
+    let _ = rust::lower(src, kind, Vec::new(), k, sql::Dialect::Postgres, &Budget::unlimited());
     for d in [
         sql::Dialect::Postgres,
         sql::Dialect::Mysql,
         sql::Dialect::Sqlite,
     ] {
-        let _ = sql::lower_file(src, kind, d);
+        let _ = sql::lower_file(src, kind, d, &Budget::unlimited());
     }
     for (lang, path) in [
         (Lang::Python, "a.py"),
@@ -34,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         (Lang::JavaScript, "a.js"),
         (Lang::Go, "a.go"),
     ] {
-        let _ = treesitter::lower(src, lang, path, kind, k, sql::Dialect::Postgres);
+        let _ = treesitter::lower(src, lang, path, kind, k, sql::Dialect::Postgres, &Budget::unlimited());
     }
     let _ = text::lower(src, kind, Lang::Text, ".env");
 });

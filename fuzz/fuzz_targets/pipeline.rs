@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         jobs: 1,
         no_ignore: true,
         max_file_size: 1 << 20,
+        file_time_budget: Some(std::time::Duration::from_secs(5)),
         select: None,
         ignore: Vec::new(),
         config: Config::default(),

@@ -17,6 +17,7 @@ use syn::{
     Pat, Stmt, Token, UseTree,
 };
 
+use crate::budget::Budget;
 use crate::frontend::sql;
 use crate::knowledge::Knowledge;
 use crate::model::*;
@@ -29,6 +30,7 @@ pub fn lower(
     module: Vec<String>,
     k: &Knowledge,
     dialect: sql::Dialect,
+    budget: &Budget,
 ) -> Result<FileModel, String> {
     let file = syn::parse_file(text).map_err(|e| {
         let p = e.span().start();
@@ -55,9 +57,13 @@ pub fn lower(
         pending_bind: None,
         named: Vec::new(),
         seen_lits: std::collections::HashSet::new(),
+        budget,
     };
     l.visit_file(&file);
     let mut m = l.m;
+    if budget.ran_out() {
+        m.parse_errors.push(budget.message());
+    }
     drop(file);
     // syn keeps every parsed file's text in a thread-local table for span
     // lookups; positions are read, so release it (keeps memory flat).
@@ -92,6 +98,7 @@ struct Lower<'a> {
     /// Names waiting for the literal they are bound to: (literal start, name).
     named: Vec<(Pos, String)>,
     seen_lits: std::collections::HashSet<Pos>,
+    budget: &'a Budget,
 }
 
 fn pos_of(lc: proc_macro2::LineColumn) -> Pos {
@@ -435,7 +442,7 @@ impl<'a> Lower<'a> {
         self.visit_expr(expr);
         if let Some(l) = literal_in(expr) {
             let start = pos_of(l.span().start());
-            if let Some(ix) = self.m.literals.iter().position(|x| x.span.start == start) {
+            if let Some(ix) = self.m.literals.iter().rposition(|x| x.span.start == start) {
                 self.m.consts.push(ConstStr {
                     name: ident.to_string(),
                     literal: ix,
@@ -957,11 +964,13 @@ impl<'a> Lower<'a> {
         let is_async = f.is_async;
         self.enter_fn(f, params, is_async);
         let saved_guard = self.none_guard.take();
+        // Only the calls lowered from this body can be its own (keeps this linear).
+        let first_call = self.m.calls.len();
         self.visit_block(block);
         self.none_guard = saved_guard;
         let id = self.fns.last().map(|f| f.id).unwrap_or(0);
         let k = self.k;
-        let cached = self.m.calls.iter().any(|c| {
+        let cached = self.m.calls[first_call..].iter().any(|c| {
             c.func == Some(id)
                 && (k.cache_methods.contains(&c.name)
                     || (k.cache_receivers.is_match(&c.root)
@@ -1339,6 +1348,9 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     }
 
     fn visit_block(&mut self, b: &'ast Block) {
+        if self.budget.spent() {
+            return;
+        }
         let terminates = !self.loops.is_empty() && Self::block_terminates(b);
         if terminates {
             self.exit_marks.push(self.loops.len());
@@ -1414,6 +1426,9 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     }
 
     fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.budget.spent() {
+            return;
+        }
         match e {
             Expr::MethodCall(_)
             | Expr::Call(_)

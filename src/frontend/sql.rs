@@ -16,6 +16,7 @@ use sqlparser::dialect::{
 use sqlparser::parser::Parser;
 use std::sync::OnceLock;
 
+use crate::budget::Budget;
 use crate::model::{
     DdlChange, DdlFact, FileModel, JoinFacts, Lang, PathKind, SelectFacts, SqlFacts, SqlStmt,
 };
@@ -166,10 +167,18 @@ fn sqlc_annotation() -> &'static Regex {
 
 /// Parse every statement of `text`.
 pub fn analyze(text: &str, dialect: Dialect) -> Vec<ParsedStmt> {
+    analyze_within(text, dialect, &Budget::unlimited())
+}
+
+/// [`analyze`], stopping between statements once `budget` is spent.
+pub fn analyze_within(text: &str, dialect: Dialect, budget: &Budget) -> Vec<ParsedStmt> {
     let d = dialect.parser();
     let mut prev_end = 0;
     let mut out = Vec::new();
     for (s, e) in split_statements(text) {
+        if budget.spent_now() {
+            break;
+        }
         let stmt = &text[s..e];
         let before = &text[prev_end..s];
         prev_end = e;
@@ -746,11 +755,11 @@ fn columns_of(e: &Expr) -> Vec<String> {
 }
 
 /// Lower a `.sql` file: every statement with its facts and position.
-pub fn lower_file(text: &str, kind: PathKind, dialect: Dialect) -> FileModel {
+pub fn lower_file(text: &str, kind: PathKind, dialect: Dialect, budget: &Budget) -> FileModel {
     let idx = LineIndex::new(text);
     let mut m = FileModel::new(Lang::Sql, kind);
     let mut failed = Vec::new();
-    for st in analyze(text, dialect) {
+    for st in analyze_within(text, dialect, budget) {
         let span = Span::new(idx.pos(st.start), idx.pos(st.end));
         match st.facts {
             Ok(mut facts) => {
@@ -779,6 +788,9 @@ pub fn lower_file(text: &str, kind: PathKind, dialect: Dialect) -> FileModel {
         m.parse_errors.push(format!(
             "SQL statement at line {line} does not parse: {e}{more}"
         ));
+    }
+    if budget.ran_out() {
+        m.parse_errors.push(budget.message());
     }
     m
 }
@@ -871,6 +883,7 @@ mod tests {
             "SELECT * FROM a;\nTHIS IS NOT SQL;\nSELECT * FROM b WHERE id = 1;",
             PathKind::default(),
             Dialect::Postgres,
+            &Budget::unlimited(),
         );
         assert_eq!(m.sql.len(), 2);
         assert_eq!(m.parse_errors.len(), 1);

@@ -12,6 +12,7 @@ use std::collections::HashSet;
 
 use tree_sitter::{Node, Parser};
 
+use crate::budget::Budget;
 use crate::frontend::sql;
 use crate::knowledge::Knowledge;
 use crate::model::*;
@@ -25,6 +26,7 @@ pub fn lower(
     kind: PathKind,
     k: &Knowledge,
     dialect: sql::Dialect,
+    budget: &Budget,
 ) -> Result<FileModel, String> {
     let mut parser = Parser::new();
     let language: tree_sitter::Language = match lang {
@@ -38,7 +40,21 @@ pub fn lower(
     parser
         .set_language(&language)
         .map_err(|e| format!("grammar: {e}"))?;
-    let tree = parser.parse(text, None).ok_or("the parser gave up")?;
+    let bytes = text.as_bytes();
+    let mut cancel = |_: &tree_sitter::ParseState| budget.spent_now();
+    let tree = parser
+        .parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            None,
+            Some(tree_sitter::ParseOptions::new().progress_callback(&mut cancel)),
+        )
+        .ok_or_else(|| {
+            if budget.ran_out() {
+                budget.message()
+            } else {
+                "the parser gave up".to_string()
+            }
+        })?;
     let root = tree.root_node();
     let idx = LineIndex::new(text);
     let mut m = FileModel::new(lang, kind);
@@ -68,9 +84,13 @@ pub fn lower(
         seen_lits: HashSet::new(),
         try_depth: 0,
         silent_except: 0,
+        budget,
     };
     l.walk(root, 0);
     let mut m = l.m;
+    if budget.ran_out() {
+        m.parse_errors.push(budget.message());
+    }
     extract_sql(&mut m, &idx, k, dialect);
     Ok(m)
 }
@@ -108,6 +128,7 @@ struct Walker<'a> {
     try_depth: usize,
     /// Inside a try whose handler swallows the error (`except: pass`, `catch {}`).
     silent_except: usize,
+    budget: &'a Budget,
 }
 
 const MAX_DEPTH: usize = 1500;
@@ -300,7 +321,7 @@ impl<'a> Walker<'a> {
     }
 
     fn walk(&mut self, n: Node, depth: usize) {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || self.budget.spent() {
             return;
         }
         let kind = n.kind();
@@ -757,7 +778,7 @@ impl<'a> Walker<'a> {
         sink: Option<(String, usize)>,
     ) -> Option<usize> {
         if !self.seen_lits.insert(n.start_byte()) {
-            return self.m.literals.iter().position(|l| {
+            return self.m.literals.iter().rposition(|l| {
                 l.raw_offset
                     .is_some_and(|o| o >= n.start_byte() && o <= n.start_byte() + 4)
             });
@@ -1120,8 +1141,27 @@ mod tests {
             PathKind::default(),
             &k,
             sql::Dialect::Postgres,
+            &Budget::unlimited(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_spent_budget_cancels_the_parse_with_a_clear_message() {
+        let k = Knowledge::load(None).unwrap();
+        let src = "def f(x):\n    return x\n".repeat(2000);
+        let b = Budget::starting_now(Some(std::time::Duration::ZERO));
+        let e = lower(
+            &src,
+            Lang::Python,
+            "a.py",
+            PathKind::default(),
+            &k,
+            sql::Dialect::Postgres,
+            &b,
+        )
+        .unwrap_err();
+        assert!(e.contains("time budget"), "{e}");
     }
 
     #[test]
