@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::routes::Endpoint;
+
 use crate::engine::Analysis;
 use crate::finding::Severity;
 use crate::manifest::Dep;
-use crate::model::{ArgKind, CallKind, DdlChange, Lang, SqlFacts};
+use crate::model::{DdlChange, Lang, SqlFacts};
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Decision {
@@ -18,176 +20,11 @@ pub struct Decision {
 }
 
 #[derive(Serialize, Clone, Debug)]
-pub struct Endpoint {
-    pub method: String,
-    pub path: String,
-    pub handler: String,
-    pub file: String,
-    pub line: u32,
-    pub framework: String,
-}
-
-#[derive(Serialize, Clone, Debug)]
 pub struct SchemaChange {
     pub table: String,
     pub change: String,
     pub file: String,
     pub line: u32,
-}
-
-pub fn endpoints(a: &Analysis) -> Vec<Endpoint> {
-    let mut out = Vec::new();
-    for r in &a.results {
-        if let Some(m) = &r.model {
-            out.extend(endpoints_of(&r.rel, m));
-        }
-    }
-    out.sort_by(|a, b| (&a.file, a.line, &a.method).cmp(&(&b.file, b.line, &b.method)));
-    out
-}
-
-/// The HTTP routes one file declares.
-pub fn endpoints_of(rel: &str, m: &crate::model::FileModel) -> Vec<Endpoint> {
-    let mut out = Vec::new();
-    if m.kind.test {
-        return out;
-    }
-    for rt in &m.routes {
-        out.push(Endpoint {
-            method: rt.method.clone(),
-            path: rt.path.clone(),
-            handler: rt.handler.clone(),
-            file: rel.to_string(),
-            line: rt.pos.line,
-            framework: rt.framework.clone(),
-        });
-    }
-    if m.lang != Lang::Rust {
-        router_calls(rel, m, &mut out);
-        return out;
-    }
-    // axum: .route("/path", get(handler).post(other)); actix: .route("/p", web::get().to(h))
-    for c in &m.calls {
-        if c.in_test || c.kind != CallKind::Method || c.name != "route" || c.args.len() != 2 {
-            continue;
-        }
-        let ArgKind::Str(li) = c.args[0].kind else {
-            continue;
-        };
-        let path = m.literals[li].value.clone();
-        if !path.starts_with('/') {
-            continue; // a `format!` template or a relative path: not a route we can name
-        }
-        for cap in method_re().captures_iter(&c.args[1].text) {
-            out.push(Endpoint {
-                method: cap[1].to_ascii_uppercase(),
-                path: path.clone(),
-                handler: if &cap[2] == "|" {
-                    "(inline handler)".to_string()
-                } else {
-                    cap[2].to_string()
-                },
-                file: rel.to_string(),
-                line: m.literals[li].span.start.line,
-                framework: if c.args[1].text.contains(".to(") {
-                    "actix-web".into()
-                } else {
-                    "axum".into()
-                },
-            });
-        }
-    }
-    out
-}
-
-/// Express/Koa/Fastify `app.get("/x", h)`, gin `r.GET("/x", h)`, chi `r.Get`,
-/// echo `e.POST`, net/http `mux.HandleFunc("GET /x", h)`.
-fn router_calls(file: &str, m: &crate::model::FileModel, out: &mut Vec<Endpoint>) {
-    const ROUTERS: &[&str] = &[
-        "app",
-        "router",
-        "r",
-        "e",
-        "api",
-        "server",
-        "mux",
-        "g",
-        "group",
-        "v1",
-        "v2",
-        "routes",
-        "engine",
-        "fastify",
-        "http",
-        "route",
-        "rg",
-        "authorized",
-        "admin",
-        "public",
-        "private",
-    ];
-    for c in &m.calls {
-        if c.in_test || c.kind != CallKind::Method || c.args.len() < 2 || c.prev.is_some() {
-            continue;
-        }
-        let root = c.root.rsplit('.').next().unwrap_or(&c.root);
-        if !ROUTERS.contains(&root) && !root.ends_with("Router") && !root.ends_with("router") {
-            continue;
-        }
-        let ArgKind::Str(li) = c.args[0].kind else {
-            continue;
-        };
-        let path = &m.literals[li].value;
-        let name = c.name.to_ascii_lowercase();
-        let (method, path) = match name.as_str() {
-            "get" | "post" | "put" | "patch" | "delete" | "head" | "options" | "all" => {
-                (name.to_ascii_uppercase(), path.clone())
-            }
-            "handlefunc" | "handle" => match path.split_once(' ') {
-                Some((verb, p)) if verb.chars().all(|ch| ch.is_ascii_uppercase()) => {
-                    (verb.to_string(), p.to_string())
-                }
-                _ => ("ANY".to_string(), path.clone()),
-            },
-            _ => continue,
-        };
-        if !path.starts_with('/') {
-            continue;
-        }
-        let framework = match m.lang {
-            Lang::Go => "go",
-            Lang::Python => "python",
-            _ => "express",
-        };
-        out.push(Endpoint {
-            method,
-            path,
-            handler: match c.args.last() {
-                Some(a)
-                    if a.kind == ArgKind::Closure
-                        || a.text.contains("=>")
-                        || a.text.starts_with("func") =>
-                {
-                    "(inline handler)".into()
-                }
-                Some(a) => a.text.chars().take(80).collect(),
-                None => String::new(),
-            },
-            file: file.to_string(),
-            line: c.span.start.line,
-            framework: framework.into(),
-        });
-    }
-}
-
-fn method_re() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"(?:^|[.:])(get|post|put|patch|delete|head|options)\((?:\)\.to\()?([\w:]+|\|)",
-        )
-        .unwrap()
-    })
 }
 
 pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {

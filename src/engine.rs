@@ -69,6 +69,8 @@ pub struct Analysis {
     pub bytes: u64,
     pub timings: Timings,
     pub rules: Vec<&'static dyn Rule>,
+    /// Every HTTP route with its full path, by file and line.
+    pub endpoints: Vec<crate::routes::Endpoint>,
 }
 
 struct Shared<'a> {
@@ -178,12 +180,16 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
     };
     let link_ms = t2.elapsed().as_millis() as u64;
     let t3 = Instant::now();
-    let endpoints: Vec<Vec<crate::architecture::Endpoint>> = pool.install(|| {
-        units
-            .par_iter()
-            .map(|u| crate::architecture::endpoints_of(u.path, u.model))
-            .collect()
-    });
+    let endpoints = match catch_unwind(AssertUnwindSafe(|| crate::routes::endpoints(&units))) {
+        Ok(e) => e,
+        Err(p) => {
+            blockers.push(format!(
+                "internal error while resolving routes (endpoints omitted): {}",
+                panic_text(&p)
+            ));
+            vec![Vec::new(); units.len()]
+        }
+    };
     let ctx = ProgramCtx {
         units: &units,
         endpoints: &endpoints,
@@ -251,6 +257,10 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
     let bytes = results.iter().map(|r| r.bytes).sum();
     blockers.sort();
     blockers.dedup();
+    let mut all_endpoints: Vec<crate::routes::Endpoint> = endpoints.into_iter().flatten().collect();
+    all_endpoints.sort_by(|a, b| {
+        (&a.file, a.line, &a.method, &a.path).cmp(&(&b.file, b.line, &b.method, &b.path))
+    });
     drop(units);
     Ok(Analysis {
         files_scanned: results.len(),
@@ -267,6 +277,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
             slowest,
         },
         rules,
+        endpoints: all_endpoints,
     })
 }
 

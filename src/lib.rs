@@ -18,6 +18,7 @@ pub mod link;
 pub mod manifest;
 pub mod model;
 pub mod report;
+pub mod routes;
 pub mod rules;
 pub mod schema;
 pub mod secrets;

@@ -627,3 +627,44 @@ fn changed_since_reports_only_changed_files() {
         Some(2)
     );
 }
+
+#[test]
+fn endpoints_get_the_prefixes_of_nested_and_merged_routers() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/endpoints-nested");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    let got: Vec<String> = r["endpoints_created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {}:{}",
+                e["method"].as_str().unwrap(),
+                e["path"].as_str().unwrap(),
+                e["handler"].as_str().unwrap(),
+                e["file"].as_str().unwrap(),
+                e["line"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "GET /api/v1/admin/stats admin_stats src/admin.rs:6",
+            "GET /api/v1/admin admin_home src/admin.rs:7",
+            "GET /api/v1/reports/daily daily_report src/main.rs:12",
+            "GET /api/v1/orders list_orders src/main.rs:20",
+            "GET /api/v1/orders/:id show_order src/main.rs:21",
+            "GET /health health src/main.rs:27",
+            "GET /shop/items list_items src/shop.rs:3",
+            "POST /shop/items create_item src/shop.rs:8",
+            "GET /shop/cart cart src/shop.rs:18",
+            "GET /shop shop_home src/shop.rs:19",
+            "POST /shop/checkout checkout src/shop.rs:20",
+            "GET /api/v1/summary get_summary src/summary.rs:3",
+            "GET /api/v1/users list_users src/users.rs:6",
+            "POST /api/v1/users create_user src/users.rs:6",
+            "GET /api/v1/users/:id get_user src/users.rs:7",
+        ]
+    );
+}

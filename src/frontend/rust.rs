@@ -921,6 +921,56 @@ impl<'a> Lower<'a> {
         )
     }
 
+    /// `#[utoipa::path(get, path = "/api/v1/crates/{name}")]`: with
+    /// utoipa-axum the attribute is where a handler's method and path live
+    /// (`OpenApiRouter::routes(routes!(handler))` only names the handler).
+    fn utoipa_route(&mut self, a: &Attribute, handler: &str) {
+        let syn::Meta::List(list) = &a.meta else {
+            return;
+        };
+        // Read the top-level tokens: the other arguments (`body = Type<'_>`)
+        // are types, not expressions, so the list does not parse as one.
+        use proc_macro2::TokenTree;
+        let toks: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
+        let mut methods = Vec::new();
+        let mut path = None;
+        for (i, t) in toks.iter().enumerate() {
+            let TokenTree::Ident(id) = t else { continue };
+            let at_arg_start =
+                i == 0 || matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == ',');
+            if !at_arg_start {
+                continue;
+            }
+            let next_is_eq =
+                matches!(toks.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '=');
+            let name = id.to_string();
+            if next_is_eq && name == "path" {
+                if let Some(TokenTree::Literal(l)) = toks.get(i + 2) {
+                    if let Ok(Lit::Str(s)) = syn::parse2::<Lit>(l.to_token_stream()) {
+                        path = Some(s.value());
+                    }
+                }
+            } else if !next_is_eq
+                && matches!(
+                    name.as_str(),
+                    "get" | "post" | "put" | "patch" | "delete" | "head" | "options"
+                )
+            {
+                methods.push(name.to_uppercase());
+            }
+        }
+        let Some(path) = path else { return };
+        for method in methods {
+            self.m.routes.push(Route {
+                method,
+                path: path.clone(),
+                handler: handler.to_string(),
+                pos: pos_of(a.span().start()),
+                framework: "utoipa".to_string(),
+            });
+        }
+    }
+
     fn route_attrs(&mut self, attrs: &[Attribute], handler: &str) {
         for a in attrs {
             let last = a
@@ -929,6 +979,10 @@ impl<'a> Lower<'a> {
                 .last()
                 .map(|s| s.ident.to_string())
                 .unwrap_or_default();
+            if last == "path" && a.path().segments.len() == 2 {
+                self.utoipa_route(a, handler);
+                continue;
+            }
             let method = match last.as_str() {
                 "get" | "post" | "put" | "patch" | "delete" | "head" | "options" => {
                     last.to_uppercase()

@@ -59,7 +59,7 @@ impl Report {
             agent: "backend-architect",
             status,
             architecture_decisions: architecture::decisions(a),
-            endpoints_created: architecture::endpoints(a),
+            endpoints_created: a.endpoints.clone(),
             schemas_modified: architecture::schema_changes(a),
             findings: a.findings.clone(),
             recommendations: architecture::recommendations(a),
