@@ -190,11 +190,16 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
             vec![Vec::new(); units.len()]
         }
     };
+    let deps: Vec<crate::manifest::Dep> = results
+        .iter()
+        .flat_map(|r| r.deps.iter().cloned())
+        .collect();
     let ctx = ProgramCtx {
         units: &units,
         endpoints: &endpoints,
         linked: &linked,
         k: &k,
+        deps: &deps,
     };
     let program: Vec<(Vec<Finding>, Vec<String>)> = pool.install(|| {
         (0..units.len())

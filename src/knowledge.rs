@@ -88,6 +88,47 @@ pub struct RawKnowledge {
     pub offload: RawOffload,
     pub blocking: RawBlocking,
     pub external: RawExternal,
+    pub architecture: RawArchitecture,
+}
+
+/// Names that are evidence of an architectural practice (rules/architecture.toml).
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawArchitecture {
+    pub observability: Vec<String>,
+    pub rate_limit: Vec<String>,
+    pub validation: Vec<String>,
+    pub idempotency: Vec<String>,
+}
+
+pub const ARCHITECTURE_TOML: &str = include_str!("../rules/architecture.toml");
+
+/// A list of names, matched whole or followed by a separator, case-insensitively.
+#[derive(Debug)]
+pub struct Evidence(Regex);
+
+impl Evidence {
+    fn compile(names: &[String]) -> Result<Evidence, String> {
+        if names.is_empty() {
+            return Ok(Evidence(re(&None)?));
+        }
+        let alts: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
+        Regex::new(&format!("(?i)^(?:{})(?:$|[:./_-])", alts.join("|")))
+            .map(Evidence)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        self.0.is_match(name)
+    }
+}
+
+#[derive(Debug)]
+pub struct ArchKnowledge {
+    pub observability: Evidence,
+    pub rate_limit: Evidence,
+    pub validation: Evidence,
+    pub idempotency: Evidence,
 }
 
 fn extend<T: Clone>(a: &mut Vec<T>, b: &[T]) {
@@ -153,6 +194,11 @@ impl RawKnowledge {
         extend(&mut e.client_constructors, &oe.client_constructors);
         extend(&mut e.client_builders, &oe.client_builders);
         extend(&mut e.timeout_methods, &oe.timeout_methods);
+        let (a, oa) = (&mut self.architecture, &o.architecture);
+        extend(&mut a.observability, &oa.observability);
+        extend(&mut a.rate_limit, &oa.rate_limit);
+        extend(&mut a.validation, &oa.validation);
+        extend(&mut a.idempotency, &oa.idempotency);
     }
 }
 
@@ -214,6 +260,7 @@ pub struct Knowledge {
     pub client_builders: Vec<String>,
     pub timeout_methods: Set,
     pub langs: Langs,
+    pub arch: ArchKnowledge,
 }
 
 impl Knowledge {
@@ -221,6 +268,9 @@ impl Knowledge {
     pub fn load(extra: Option<&RawKnowledge>) -> Result<Knowledge, String> {
         let mut raw: RawKnowledge =
             toml::from_str(RUST_TOML).map_err(|e| format!("rules/rust.toml: {e}"))?;
+        let arch: RawKnowledge = toml::from_str(ARCHITECTURE_TOML)
+            .map_err(|e| format!("rules/architecture.toml: {e}"))?;
+        raw.merge(&arch);
         if let Some(extra) = extra {
             raw.merge(extra);
         }
@@ -274,6 +324,12 @@ impl Knowledge {
             client_builders: e.client_builders.clone(),
             timeout_methods: set(&e.timeout_methods),
             langs: Langs::load()?,
+            arch: ArchKnowledge {
+                observability: Evidence::compile(&r.architecture.observability)?,
+                rate_limit: Evidence::compile(&r.architecture.rate_limit)?,
+                validation: Evidence::compile(&r.architecture.validation)?,
+                idempotency: Evidence::compile(&r.architecture.idempotency)?,
+            },
         })
     }
 

@@ -81,7 +81,15 @@ impl Linked {
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by(|a, b| units[*a].path.cmp(units[*b].path));
         for fi in order {
-            for s in &units[fi].model.sql {
+            let m = units[fi].model;
+            // Tests break the schema on purpose (`ALTER TABLE .. DROP COLUMN` to force an error).
+            if m.kind.test {
+                continue;
+            }
+            for s in &m.sql {
+                if s.call.is_some_and(|c| m.calls[c].in_test) {
+                    continue;
+                }
                 if let SqlFacts::Ddl(ds) = &s.facts {
                     for d in ds {
                         ddl.push((units[fi].path, d));
@@ -101,6 +109,11 @@ impl Linked {
         };
         l.summarise(units, k);
         l
+    }
+
+    /// Every function of this name in the tree.
+    pub fn functions_named(&self, name: &str) -> Vec<FnRef> {
+        self.by_name.get(name).cloned().unwrap_or_default()
     }
 
     /// The crate's own functions a call may reach.

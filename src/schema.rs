@@ -114,6 +114,23 @@ impl Schema {
         self.tables.contains_key(table)
     }
 
+    /// A unique key of `table` on its data rather than a surrogate id (`id`,
+    /// `uuid`, `<table>_id`): what makes a repeated insert fail instead of
+    /// creating a duplicate.
+    pub fn natural_key(&self, table: &str) -> Option<&[String]> {
+        let t = self.tables.get(table)?;
+        let singular = table.strip_suffix('s').unwrap_or(table);
+        let surrogate = |c: &str| {
+            matches!(c, "id" | "uuid" | "pk")
+                || c.strip_suffix("_id")
+                    .is_some_and(|s| s == table || s == singular)
+        };
+        t.keys
+            .iter()
+            .find(|(_, k)| !(k.len() == 1 && surrogate(&k[0])))
+            .map(|(_, k)| k.as_slice())
+    }
+
     /// A unique key of `table` all of whose columns are in `pinned`, with where it was declared.
     pub fn unique_key_within(
         &self,
@@ -156,6 +173,23 @@ mod tests {
                 _ => Vec::new(),
             })
             .collect()
+    }
+
+    #[test]
+    fn natural_keys_are_unique_keys_other_than_surrogate_ids() {
+        let f = facts(
+            "CREATE TABLE subscriptions (id uuid NOT NULL, PRIMARY KEY (id), email TEXT NOT NULL UNIQUE, name TEXT);
+             CREATE TABLE orders (order_id BIGSERIAL PRIMARY KEY, total INT);
+             CREATE TABLE likes (user_id INT, post_id INT, PRIMARY KEY (user_id, post_id));",
+        );
+        let s = Schema::build(f.iter().map(|f| ("1.sql", f)));
+        assert_eq!(
+            s.natural_key("subscriptions"),
+            Some(&["email".to_string()][..])
+        );
+        assert_eq!(s.natural_key("orders"), None);
+        assert_eq!(s.natural_key("likes").map(|k| k.len()), Some(2));
+        assert_eq!(s.natural_key("unknown"), None);
     }
 
     #[test]

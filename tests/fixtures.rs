@@ -108,6 +108,51 @@ fn check_rule(rule: &str) {
     );
 }
 
+/// Service-wide rules report once per scanned tree: each subfolder of the
+/// fixture is scanned as a service of its own.
+fn check_rule_per_service(rule: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/fixtures")
+        .join(rule);
+    let mut expected_any = false;
+    let mut failures = Vec::new();
+    let mut services: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    services.sort();
+    for svc in services {
+        let want = expected(&svc, rule);
+        expected_any |= !want.is_empty();
+        let (got, report) = actual(&svc, rule);
+        if want != got {
+            failures.push(format!(
+                "{}: want {want:?}, got {got:?}: {}",
+                svc.display(),
+                report["findings"]
+            ));
+        }
+    }
+    assert!(expected_any, "fixture for {rule} has no expected findings");
+    assert!(failures.is_empty(), "{rule}:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn missing_observability() {
+    check_rule_per_service("missing-observability");
+}
+
+#[test]
+fn missing_rate_limit() {
+    check_rule_per_service("missing-rate-limit");
+}
+
+#[test]
+fn non_idempotent_mutation() {
+    check_rule("non-idempotent-mutation");
+}
+
 #[test]
 fn n_plus_one_query() {
     check_rule("n-plus-one-query");

@@ -14,7 +14,10 @@ use crate::secrets::SecretKnowledge;
 pub mod blocking_call_in_async;
 pub mod hardcoded_secret;
 pub mod missing_health_check;
+pub mod missing_observability;
+pub mod missing_rate_limit;
 pub mod n_plus_one_query;
+pub mod non_idempotent_mutation;
 pub mod stateful_service;
 pub mod unbounded_query;
 pub mod unhandled_external_call;
@@ -66,6 +69,55 @@ pub struct ProgramCtx<'a> {
     pub endpoints: &'a [Vec<crate::architecture::Endpoint>],
     pub linked: &'a Linked,
     pub k: &'a Knowledge,
+    /// Every dependency the tree's manifests declare.
+    pub deps: &'a [crate::manifest::Dep],
+}
+
+impl ProgramCtx<'_> {
+    /// Service-wide rules report once per scanned tree: from the first file
+    /// (in path order) that declares routes, since the routes of one server
+    /// are often spread over the crates or packages of a workspace. Gives the
+    /// tree's routes when `fi` is that file.
+    pub fn service_anchor(&self, fi: usize) -> Option<Vec<&crate::architecture::Endpoint>> {
+        self.endpoints[fi].first()?;
+        let me = self.units[fi].path;
+        let mut all = Vec::new();
+        for (o, eps) in self.endpoints.iter().enumerate() {
+            if !eps.is_empty() && self.units[o].path < me {
+                return None;
+            }
+            all.extend(eps.iter());
+        }
+        Some(all)
+    }
+
+    /// The first dependency, import or call path in the tree that `ev` names.
+    pub fn evidence(&self, ev: &crate::knowledge::Evidence) -> Option<String> {
+        if let Some(d) = self.deps.iter().find(|d| ev.matches(&d.name)) {
+            return Some(format!("{} ({}:{})", d.name, d.file, d.line));
+        }
+        for u in self.units {
+            let m = u.model;
+            if m.kind.test {
+                continue;
+            }
+            if let Some(i) = m.imports.iter().find(|i| ev.matches(&i.path)) {
+                return Some(format!("{} ({})", i.path, u.path));
+            }
+            for c in &m.calls {
+                if c.in_test {
+                    continue;
+                }
+                let hit = (!c.path.is_empty() && ev.matches(&c.path.join("::")))
+                    || ev.matches(&c.name)
+                    || (c.prev.is_none() && !c.root.is_empty() && ev.matches(&c.root));
+                if hit {
+                    return Some(format!("{} ({}:{})", c.name, u.path, c.span.start.line));
+                }
+            }
+        }
+        None
+    }
 }
 
 pub trait Rule: Sync + Send {
@@ -80,8 +132,11 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &blocking_call_in_async::BlockingCallInAsync,
         &hardcoded_secret::HardcodedSecret,
         &missing_health_check::MissingHealthCheck,
+        &missing_observability::MissingObservability,
+        &missing_rate_limit::MissingRateLimit,
         &stateful_service::StatefulService,
         &n_plus_one_query::NPlusOneQuery,
+        &non_idempotent_mutation::NonIdempotentMutation,
         &unbounded_query::UnboundedQuery,
         &unhandled_external_call::UnhandledExternalCall,
         &unused_suppression::UnusedSuppression,
