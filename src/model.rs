@@ -74,6 +74,9 @@ pub struct Function {
     pub cached: bool,
     /// Handler-like: takes framework extractors (`State`, `Json`, `Path`, `web::Data`).
     pub handler_like: bool,
+    /// Variables the body tests in `if`/`match` conditions or `ensure!`-style
+    /// macros: hand-written input checks.
+    pub checked: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -149,6 +149,11 @@ fn missing_rate_limit() {
 }
 
 #[test]
+fn missing_input_validation() {
+    check_rule_per_service("missing-input-validation");
+}
+
+#[test]
 fn non_idempotent_mutation() {
     check_rule("non-idempotent-mutation");
 }

@@ -916,6 +916,7 @@ impl<'a> Lower<'a> {
                 span: span_of(sig.ident.span()),
                 cached: false,
                 handler_like,
+                checked: Vec::new(),
             },
             names,
         )
@@ -1034,6 +1035,30 @@ impl<'a> Lower<'a> {
         self.m.functions[id].cached = cached;
         self.leave_fn();
         self.test = was_test;
+    }
+
+    /// Record the variables a condition tests, on the enclosing function.
+    fn note_checked(&mut self, cond: &Expr) {
+        struct Idents(Vec<String>);
+        impl<'ast> Visit<'ast> for Idents {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+            fn visit_expr_closure(&mut self, _: &'ast ExprClosure) {}
+        }
+        let Some(f) = self.fns.last().map(|f| f.id) else {
+            return;
+        };
+        let mut ids = Idents(Vec::new());
+        ids.visit_expr(cond);
+        let checked = &mut self.m.functions[f].checked;
+        for id in ids.0 {
+            if !checked.contains(&id) {
+                checked.push(id);
+            }
+        }
     }
 
     fn param_index(&self, e: &Expr) -> Option<usize> {
@@ -1596,6 +1621,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     }
 
     fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        self.note_checked(&m.expr);
         self.visit_expr(&m.expr);
         let param = self.param_index(&m.expr);
         for arm in &m.arms {
@@ -1622,6 +1648,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     }
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+        self.note_checked(&i.cond);
         self.visit_expr(&i.cond);
         let mut else_guard = None;
         let mut then_guard = None;

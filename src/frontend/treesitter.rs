@@ -257,6 +257,7 @@ impl<'a> Walker<'a> {
                 .unwrap_or_else(|| self.span(n)),
             cached: false,
             handler_like: false,
+            checked: Vec::new(),
         });
         let id = self.m.functions.len() - 1;
         self.fns.push(id);

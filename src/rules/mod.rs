@@ -14,6 +14,7 @@ use crate::secrets::SecretKnowledge;
 pub mod blocking_call_in_async;
 pub mod hardcoded_secret;
 pub mod missing_health_check;
+pub mod missing_input_validation;
 pub mod missing_observability;
 pub mod missing_rate_limit;
 pub mod n_plus_one_query;
@@ -91,6 +92,33 @@ impl ProgramCtx<'_> {
         Some(all)
     }
 
+    /// `start` and the functions it calls, to `depth` calls away (handler ->
+    /// service -> repository), breadth first.
+    pub fn reachable(&self, start: crate::link::FnRef, depth: usize) -> Vec<crate::link::FnRef> {
+        let mut seen = std::collections::HashSet::from([start]);
+        let mut out = vec![start];
+        let mut frontier = vec![start];
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for (ui, f) in frontier {
+                let m = self.units[ui].model;
+                for (ci, c) in m.calls.iter().enumerate() {
+                    if c.func != Some(f) || c.in_test {
+                        continue;
+                    }
+                    for r in self.linked.resolve(self.units, ui, ci, self.k) {
+                        if seen.insert(r) {
+                            next.push(r);
+                            out.push(r);
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+        out
+    }
+
     /// The first dependency, import or call path in the tree that `ev` names.
     pub fn evidence(&self, ev: &crate::knowledge::Evidence) -> Option<String> {
         if let Some(d) = self.deps.iter().find(|d| ev.matches(&d.name)) {
@@ -132,6 +160,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &blocking_call_in_async::BlockingCallInAsync,
         &hardcoded_secret::HardcodedSecret,
         &missing_health_check::MissingHealthCheck,
+        &missing_input_validation::MissingInputValidation,
         &missing_observability::MissingObservability,
         &missing_rate_limit::MissingRateLimit,
         &stateful_service::StatefulService,

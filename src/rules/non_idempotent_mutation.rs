@@ -1,5 +1,3 @@
-use std::collections::HashSet;
-
 use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::link::FnRef;
@@ -121,78 +119,66 @@ impl Rule for NonIdempotentMutation {
 /// The inserts reachable from `start`, and whether anything on the way
 /// guards them (an idempotency key, an upsert, ON CONFLICT).
 fn inserts_from(ctx: &ProgramCtx, start: FnRef) -> Option<(Vec<Insert>, bool)> {
-    let mut seen: HashSet<FnRef> = HashSet::from([start]);
-    let mut frontier = vec![start];
     let mut inserts = Vec::new();
     let mut guarded = false;
-    for _ in 0..DEPTH {
-        let mut next = Vec::new();
-        for (ui, f) in frontier {
-            let u = &ctx.units[ui];
-            let m = u.model;
-            let own = |c: Option<usize>| c.is_some_and(|c| m.calls[c].func == Some(f));
-            for s in &m.sql {
-                if !own(s.call) {
-                    continue;
-                }
-                if let SqlFacts::Write { verb, table } = &s.facts {
-                    if verb == "INSERT" || verb == "REPLACE" {
-                        let t = s.text.to_ascii_uppercase();
-                        if t.contains("ON CONFLICT")
-                            || t.contains("ON DUPLICATE KEY")
-                            || t.contains("INSERT IGNORE")
-                            || t.contains("OR IGNORE")
-                            || t.contains("OR REPLACE")
-                            || verb == "REPLACE"
-                        {
-                            guarded = true;
-                        } else if !table.is_empty() {
-                            inserts.push(Insert {
-                                table: table.clone(),
-                                path: u.path.to_string(),
-                                line: s.span.start.line,
-                            });
-                        }
-                    }
-                }
+    for (ui, f) in ctx.reachable(start, DEPTH) {
+        let u = &ctx.units[ui];
+        let m = u.model;
+        let own = |c: Option<usize>| c.is_some_and(|c| m.calls[c].func == Some(f));
+        for s in &m.sql {
+            let SqlFacts::Write { verb, table } = &s.facts else {
+                continue;
+            };
+            if !own(s.call) || !(verb == "INSERT" || verb == "REPLACE") {
+                continue;
             }
-            for (ci, c) in m.calls.iter().enumerate() {
-                if c.func != Some(f) || c.in_test {
-                    continue;
-                }
-                if GUARD_CALLS.contains(&c.name.as_str())
-                    || ctx.k.arch.idempotency.matches(&c.name)
-                    || c.args.iter().any(|a| mentions_idempotency(&a.text))
-                    || c.path.iter().any(|s| ctx.k.arch.idempotency.matches(s))
-                {
-                    guarded = true;
-                }
-                // diesel: insert_into(orders::table)
-                if c.name == "insert_into" {
-                    if let Some(a) = c.args.first() {
-                        let table = a.text.split("::").next().unwrap_or_default();
-                        inserts.push(Insert {
-                            table: table.to_string(),
-                            path: u.path.to_string(),
-                            line: c.span.start.line,
-                        });
-                    }
-                }
-                for r in ctx.linked.resolve(ctx.units, ui, ci, ctx.k) {
-                    if seen.insert(r) {
-                        next.push(r);
-                    }
-                }
-            }
-            if m.functions[f]
-                .params
+            let t = s.text.to_ascii_uppercase();
+            if verb == "REPLACE"
+                || [
+                    "ON CONFLICT",
+                    "ON DUPLICATE KEY",
+                    "INSERT IGNORE",
+                    "OR IGNORE",
+                    "OR REPLACE",
+                ]
                 .iter()
-                .any(|p| mentions_idempotency(&p.name) || mentions_idempotency(&p.ty))
+                .any(|g| t.contains(g))
+            {
+                guarded = true;
+            } else if !table.is_empty() {
+                inserts.push(Insert {
+                    table: table.clone(),
+                    path: u.path.to_string(),
+                    line: s.span.start.line,
+                });
+            }
+        }
+        for c in m.calls.iter().filter(|c| c.func == Some(f) && !c.in_test) {
+            if GUARD_CALLS.contains(&c.name.as_str())
+                || ctx.k.arch.idempotency.matches(&c.name)
+                || c.args.iter().any(|a| mentions_idempotency(&a.text))
+                || c.path.iter().any(|s| ctx.k.arch.idempotency.matches(s))
             {
                 guarded = true;
             }
+            // diesel: insert_into(orders::table)
+            if c.name == "insert_into" {
+                if let Some(a) = c.args.first() {
+                    inserts.push(Insert {
+                        table: a.text.split("::").next().unwrap_or_default().to_string(),
+                        path: u.path.to_string(),
+                        line: c.span.start.line,
+                    });
+                }
+            }
         }
-        frontier = next;
+        if m.functions[f]
+            .params
+            .iter()
+            .any(|p| mentions_idempotency(&p.name) || mentions_idempotency(&p.ty))
+        {
+            guarded = true;
+        }
     }
     (!inserts.is_empty() || guarded).then_some((inserts, guarded))
 }
