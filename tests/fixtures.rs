@@ -154,6 +154,11 @@ fn missing_input_validation() {
 }
 
 #[test]
+fn shared_database() {
+    check_rule("shared-database");
+}
+
+#[test]
 fn non_idempotent_mutation() {
     check_rule("non-idempotent-mutation");
 }

@@ -187,7 +187,7 @@ pub fn analyze_within(text: &str, dialect: Dialect, budget: &Budget) -> Vec<Pars
             .last()
             .map(|c| c[1].eq_ignore_ascii_case("one"))
             .unwrap_or(false);
-        let facts = match Parser::parse_sql(&*d, stmt) {
+        let facts = match Parser::parse_sql(&*d, &pyformat_to_numbered(stmt)) {
             Ok(stmts) => Ok(stmts
                 .first()
                 .map(statement_facts)
@@ -204,6 +204,17 @@ pub fn analyze_within(text: &str, dialect: Dialect, budget: &Budget) -> Vec<Pars
         });
     }
     out
+}
+
+/// Python drivers (psycopg, MySQLdb, pymysql) write placeholders as `%s` or
+/// `%(name)s`, which no SQL grammar accepts: read them as `$1`.
+fn pyformat_to_numbered(stmt: &str) -> std::borrow::Cow<'_, str> {
+    if !stmt.contains('%') {
+        return std::borrow::Cow::Borrowed(stmt);
+    }
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"%\(\w+\)s|%s\b").unwrap())
+        .replace_all(stmt, "$$1")
 }
 
 /// Whitespace-folded text, at most 200 characters, for messages and fingerprints.
@@ -875,6 +886,18 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn python_placeholders_parse() {
+        let st = analyze(
+            "UPDATE orders SET billed = true WHERE id = %s; SELECT a FROM t WHERE id = %(id)s",
+            Dialect::Postgres,
+        );
+        assert!(
+            matches!(&st[0].facts, Ok(SqlFacts::Write { verb, table }) if verb == "UPDATE" && table == "orders")
+        );
+        assert!(matches!(&st[1].facts, Ok(SqlFacts::Select(s)) if s.pinned.len() == 1));
     }
 
     #[test]

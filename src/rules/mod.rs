@@ -19,6 +19,7 @@ pub mod missing_observability;
 pub mod missing_rate_limit;
 pub mod n_plus_one_query;
 pub mod non_idempotent_mutation;
+pub mod shared_database;
 pub mod stateful_service;
 pub mod unbounded_query;
 pub mod unhandled_external_call;
@@ -163,6 +164,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &missing_input_validation::MissingInputValidation,
         &missing_observability::MissingObservability,
         &missing_rate_limit::MissingRateLimit,
+        &shared_database::SharedDatabase,
         &stateful_service::StatefulService,
         &n_plus_one_query::NPlusOneQuery,
         &non_idempotent_mutation::NonIdempotentMutation,

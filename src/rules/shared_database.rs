@@ -1,0 +1,182 @@
+use std::collections::BTreeMap;
+
+use crate::declare_rule;
+use crate::finding::{Finding, Severity};
+use crate::model::{DdlChange, SqlFacts};
+use crate::rules::{ProgramCtx, Rule, RuleMeta};
+
+declare_rule! {
+    /// ## What it catches
+    /// In a repository with several services, a table written by more than
+    /// one of them. A service is a folder with its own manifest (Cargo.toml,
+    /// package.json, go.mod, pyproject.toml, requirements.txt) and an entry
+    /// point (`main`, or HTTP routes). The finding is on the writes of every
+    /// service but the table's owner: the one whose migrations create it
+    /// (or, without one, the first in path order).
+    ///
+    /// ## Why it matters
+    /// A table written by two services is a contract nobody owns: a column
+    /// renamed for one breaks the other, a lock taken by one stalls the other,
+    /// and neither can be deployed, scaled or migrated on its own. Bounded
+    /// contexts own their data and share it through APIs or events.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// // services/orders/src/main.rs
+    /// sqlx::query("UPDATE inventory SET stock = stock - 1 WHERE sku = $1")
+    /// // services/inventory owns `inventory` (its migrations create it)
+    /// ```
+    ///
+    /// ## How to fix
+    /// Let the owning service expose the change (an endpoint, a command on a
+    /// queue) and call it; or move the table to the service that writes it.
+    ///
+    /// Writes seen: SQL in code and in query files (migrations excluded).
+    /// Services that share a table only through a common library crate are
+    /// not told apart.
+    pub static META = ("shared-database", Warning, "a table written by more than one service");
+}
+
+pub struct SharedDatabase;
+
+const MANIFESTS: &[&str] = &[
+    "Cargo.toml",
+    "package.json",
+    "go.mod",
+    "pyproject.toml",
+    "requirements.txt",
+    "setup.py",
+];
+
+struct Write<'a> {
+    path: &'a str,
+    line: u32,
+}
+
+impl Rule for SharedDatabase {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        // Program-wide: computed once, from the first file.
+        if fi != 0 {
+            return;
+        }
+        let roots: Vec<&str> = {
+            let mut v: Vec<&str> = ctx
+                .units
+                .iter()
+                .filter_map(|u| {
+                    let (dir, name) = u.path.rsplit_once('/').unwrap_or(("", u.path));
+                    MANIFESTS.contains(&name).then_some(dir)
+                })
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        if roots.len() < 2 {
+            return;
+        }
+        let service_of = |path: &str| -> Option<usize> {
+            roots
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.is_empty() || path.starts_with(&format!("{r}/")))
+                .max_by_key(|(_, r)| r.len())
+                .map(|(i, _)| i)
+        };
+        // Which services have an entry point.
+        let mut entry = vec![false; roots.len()];
+        for (ui, u) in ctx.units.iter().enumerate() {
+            if u.model.kind.test {
+                continue;
+            }
+            let Some(s) = service_of(u.path) else {
+                continue;
+            };
+            if !ctx.endpoints[ui].is_empty()
+                || u.model
+                    .functions
+                    .iter()
+                    .any(|f| f.name == "main" && !f.is_test)
+            {
+                entry[s] = true;
+            }
+        }
+        if entry.iter().filter(|e| **e).count() < 2 {
+            return;
+        }
+        // table -> service -> first write; table -> creating service.
+        let mut writes: BTreeMap<&str, BTreeMap<usize, Write>> = BTreeMap::new();
+        let mut owner: BTreeMap<&str, usize> = BTreeMap::new();
+        for u in ctx.units {
+            let m = u.model;
+            if m.kind.test {
+                continue;
+            }
+            let Some(s) = service_of(u.path) else {
+                continue;
+            };
+            for st in &m.sql {
+                match &st.facts {
+                    SqlFacts::Ddl(ds) => {
+                        for d in ds {
+                            if matches!(d.change, DdlChange::CreateTable { .. }) {
+                                owner.entry(d.table.as_str()).or_insert(s);
+                            }
+                        }
+                    }
+                    SqlFacts::Write { table, .. } if !m.kind.migration && !table.is_empty() => {
+                        if st.call.is_some_and(|c| m.calls[c].in_test) || !entry[s] {
+                            continue;
+                        }
+                        writes
+                            .entry(table.as_str())
+                            .or_default()
+                            .entry(s)
+                            .or_insert(Write {
+                                path: u.path,
+                                line: st.span.start.line,
+                            });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let name = |s: usize| if roots[s].is_empty() { "." } else { roots[s] };
+        for (table, by) in &writes {
+            if by.len() < 2 {
+                continue;
+            }
+            let own = owner
+                .get(table)
+                .copied()
+                .filter(|o| by.contains_key(o))
+                .unwrap_or_else(|| *by.keys().next().unwrap());
+            let ow = &by[&own];
+            for (&s, w) in by {
+                if s == own {
+                    continue;
+                }
+                out.push(
+                    Finding::new(
+                        META.id,
+                        Severity::Warning,
+                        w.path,
+                        crate::source::Span::point(crate::source::Pos::new(w.line, 1)),
+                        format!(
+                            "service `{}` writes table `{table}`, which service `{}` also writes: services should not share a database",
+                            name(s),
+                            name(own)
+                        ),
+                    )
+                    .help("let the owning service expose this change (an API call or a message) instead of writing its table")
+                    .related(ow.path, ow.line, format!("`{}` writes `{table}` here", name(own)))
+                    .key(*table),
+                );
+            }
+        }
+    }
+}
