@@ -203,7 +203,11 @@ pub fn decisions(a: &Analysis) -> Vec<Decision> {
         let mut chosen: Vec<(&str, &Dep)> = Vec::new();
         for (dep, label) in c.options {
             if let Some(d) = deps.iter().find(|d| d.name == *dep) {
-                if !chosen.iter().any(|(l, _)| l == label) {
+                // One manifest line is one choice (npm and crates.io both have `jsonwebtoken`).
+                if !chosen
+                    .iter()
+                    .any(|(l, c)| l == label || std::ptr::eq(*c, *d))
+                {
                     chosen.push((label, d));
                 }
             }
@@ -220,8 +224,8 @@ pub fn decisions(a: &Analysis) -> Vec<Decision> {
         let mut alts: Vec<String> = c
             .options
             .iter()
+            .filter(|(dep, l)| !labels.contains(l) && !chosen.iter().any(|(_, d)| d.name == *dep))
             .map(|(_, l)| l.to_string())
-            .filter(|l| !labels.contains(&l.as_str()))
             .collect();
         alts.dedup();
         alts.truncate(6);
@@ -276,6 +280,14 @@ pub fn recommendations(a: &Analysis) -> Vec<String> {
                 "hardcoded-secret" => "move the hardcoded credentials to the environment or a secret manager and rotate them",
                 "unhandled-external-call" => "handle failures of external calls (propagate with `?`, log, retry) and give every HTTP client a timeout",
                 "blocking-call-in-async" => "move blocking calls off the async executor (`tokio::fs`, `spawn_blocking`) and drop lock guards before `.await`",
+                "stateful-service" => "move process-local mutable state (sessions, caches, counters) to a shared store such as Redis or the database, so instances can scale out",
+                "missing-health-check" => "add a liveness route and a readiness route that checks the database and other hard dependencies",
+                "missing-observability" => "wire in structured logging, per-request tracing (`TraceLayer`, `TracingLogger`, `morgan`) and metrics",
+                "shared-database" => "give each table one owning service and let the others go through its API or events",
+                "non-idempotent-mutation" => "make retried POSTs safe with an `Idempotency-Key`, a unique natural key or `ON CONFLICT`",
+                "missing-rate-limit" => "rate-limit mutation endpoints per client (or document the gateway that does)",
+                "missing-input-validation" => "validate request bodies before they reach the database (`validator`, `garde`, domain types)",
+                "unused-suppression" => "remove suppression comments that no longer silence anything",
                 _ => "fix the findings of this rule",
             };
             format!("[{}] {rule}: {what} ({n} finding{}).", sev.as_str(), if n == 1 { "" } else { "s" })

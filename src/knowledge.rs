@@ -96,6 +96,7 @@ pub struct RawKnowledge {
 #[serde(deny_unknown_fields, default)]
 pub struct RawArchitecture {
     pub observability: Vec<String>,
+    pub request_logging: Vec<String>,
     pub rate_limit: Vec<String>,
     pub validation: Vec<String>,
     pub idempotency: Vec<String>,
@@ -126,6 +127,7 @@ impl Evidence {
 #[derive(Debug)]
 pub struct ArchKnowledge {
     pub observability: Evidence,
+    pub request_logging: Evidence,
     pub rate_limit: Evidence,
     pub validation: Evidence,
     pub idempotency: Evidence,
@@ -196,6 +198,7 @@ impl RawKnowledge {
         extend(&mut e.timeout_methods, &oe.timeout_methods);
         let (a, oa) = (&mut self.architecture, &o.architecture);
         extend(&mut a.observability, &oa.observability);
+        extend(&mut a.request_logging, &oa.request_logging);
         extend(&mut a.rate_limit, &oa.rate_limit);
         extend(&mut a.validation, &oa.validation);
         extend(&mut a.idempotency, &oa.idempotency);
@@ -326,6 +329,7 @@ impl Knowledge {
             langs: Langs::load()?,
             arch: ArchKnowledge {
                 observability: Evidence::compile(&r.architecture.observability)?,
+                request_logging: Evidence::compile(&r.architecture.request_logging)?,
                 rate_limit: Evidence::compile(&r.architecture.rate_limit)?,
                 validation: Evidence::compile(&r.architecture.validation)?,
                 idempotency: Evidence::compile(&r.architecture.idempotency)?,

@@ -77,6 +77,8 @@ pub struct Function {
     /// Variables the body tests in `if`/`match` conditions or `ensure!`-style
     /// macros: hand-written input checks.
     pub checked: Vec<String>,
+    /// `#[instrument]` / `#[tracing::instrument]`: every call gets a span.
+    pub instrumented: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -256,6 +256,26 @@ fn json_findings_snapshot() {
     insta::assert_json_snapshot!("demo_findings", r["findings"]);
 }
 
+/// The report's other keys, whole: the architect's view of the demo.
+#[test]
+fn json_architecture_snapshot() {
+    let out = bin()
+        .current_dir(demo())
+        .args(["check", "--format", "json", "."])
+        .output()
+        .unwrap();
+    let r = json(&out);
+    let keys = serde_json::json!({
+        "status": r["status"],
+        "architecture_decisions": r["architecture_decisions"],
+        "endpoints_created": r["endpoints_created"],
+        "schemas_modified": r["schemas_modified"],
+        "recommendations": r["recommendations"],
+        "blockers": r["blockers"],
+    });
+    insta::assert_json_snapshot!("demo_architecture", keys);
+}
+
 #[test]
 fn rules_and_explain() {
     let out = run(&["rules"]);

@@ -917,6 +917,12 @@ impl<'a> Lower<'a> {
                 cached: false,
                 handler_like,
                 checked: Vec::new(),
+                instrumented: attrs.iter().any(|a| {
+                    a.path()
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.ident == "instrument")
+                }),
             },
             names,
         )

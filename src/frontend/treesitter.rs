@@ -258,6 +258,7 @@ impl<'a> Walker<'a> {
             cached: false,
             handler_like: false,
             checked: Vec::new(),
+            instrumented: false,
         });
         let id = self.m.functions.len() - 1;
         self.fns.push(id);

@@ -29,11 +29,27 @@ declare_rule! {
     /// The names that count are listed in `rules/architecture.toml`
     /// (`observability`) and can be extended in archlint.toml.
     ///
+    /// A Rust, JavaScript/TypeScript or Go service that does log but traces
+    /// no request (no `TraceLayer`, `TracingLogger`, actix `Logger`,
+    /// `morgan`, `pino-http`, gin's default logger, nor `#[instrument]` on a
+    /// handler) is reported too: its logs cannot be tied to the request that
+    /// wrote them. Python servers log each request themselves.
+    ///
     /// One finding per scanned tree, at its first route.
     pub static META = ("missing-observability", Warning, "a service with HTTP routes and no logging, tracing or metrics library");
 }
 
 pub struct MissingObservability;
+
+fn instrumented_handler(ctx: &ProgramCtx) -> bool {
+    ctx.units.iter().any(|u| {
+        !u.model.kind.test
+            && u.model
+                .functions
+                .iter()
+                .any(|f| f.instrumented && !f.is_test)
+    })
+}
 
 impl Rule for MissingObservability {
     fn meta(&self) -> &'static RuleMeta {
@@ -44,10 +60,34 @@ impl Rule for MissingObservability {
         let Some(routes) = ctx.service_anchor(fi) else {
             return;
         };
+        let first = routes[0];
         if ctx.evidence(&ctx.k.arch.observability).is_some() {
+            let traced_langs = routes.iter().any(|e| {
+                !matches!(e.framework.as_str(), "python" | "fastapi/flask" | "django")
+                    && !e.file.ends_with(".py")
+            });
+            if !traced_langs
+                || ctx.evidence(&ctx.k.arch.request_logging).is_some()
+                || instrumented_handler(ctx)
+            {
+                return;
+            }
+            out.push(
+                Finding::new(
+                    META.id,
+                    Severity::Warning,
+                    &first.file,
+                    Span::point(Pos::new(first.line, 1)),
+                    format!(
+                        "this service logs, but none of its {} HTTP routes is traced: no request-logging or tracing layer, no `#[instrument]` handler",
+                        routes.len()
+                    ),
+                )
+                .help("add a per-request span or access log (`tower_http::trace::TraceLayer`, `tracing_actix_web::TracingLogger`, `morgan`/`pino-http`), so every log line carries its request")
+                .key("requests"),
+            );
             return;
         }
-        let first = routes[0];
         out.push(
             Finding::new(
                 META.id,
