@@ -31,7 +31,7 @@ pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
     let mut out = Vec::new();
     for r in &a.results {
         let Some(m) = &r.model else { continue };
-        if m.lang != Lang::Sql || !m.kind.migration {
+        if m.lang != Lang::Sql || !m.kind.migration || m.kind.rollback {
             continue;
         }
         for s in &m.sql {
@@ -49,13 +49,20 @@ pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
                     DdlChange::AlterColumn(c) => format!("alter column {c}"),
                     DdlChange::AddUnique(c) => format!("add unique ({})", c.join(", ")),
                     DdlChange::DropConstraint(n) => format!("drop constraint {n}"),
+                    DdlChange::AddConstraint(n) if n.is_empty() => "add constraint".into(),
+                    DdlChange::AddConstraint(n) => format!("add constraint {n}"),
                     DdlChange::CreateIndex {
                         name,
                         columns,
                         unique,
                     } => format!(
-                        "create {}index {name} ({})",
+                        "create {}index {}({})",
                         if *unique { "unique " } else { "" },
+                        if name.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{name} ")
+                        },
                         columns.join(", ")
                     ),
                     DdlChange::DropIndex(n) => format!("drop index {n}"),
@@ -155,6 +162,8 @@ const CHOICES: &[Choice] = &[
         decision: "Authentication",
         options: &[
             ("jsonwebtoken", "JWT (jsonwebtoken)"),
+            ("jwt", "JWT (jwt)"),
+            ("jwt-simple", "JWT (jwt-simple)"),
             ("oauth2", "OAuth 2"),
             ("tower-sessions", "server-side sessions"),
             ("actix-session", "server-side sessions"),

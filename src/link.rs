@@ -82,8 +82,9 @@ impl Linked {
         order.sort_by(|a, b| units[*a].path.cmp(units[*b].path));
         for fi in order {
             let m = units[fi].model;
-            // Tests break the schema on purpose (`ALTER TABLE .. DROP COLUMN` to force an error).
-            if m.kind.test {
+            // Tests break the schema on purpose (`ALTER TABLE .. DROP COLUMN` to
+            // force an error); down migrations undo it.
+            if m.kind.test || m.kind.rollback {
                 continue;
             }
             for s in &m.sql {

@@ -46,6 +46,9 @@ pub struct PathKind {
     pub example: bool,
     /// A migrations folder: SQL there is schema, not queries.
     pub migration: bool,
+    /// A down (rollback) migration: it undoes schema changes, so neither the
+    /// schema replay nor the report's `schemas_modified` reads it.
+    pub rollback: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -344,6 +347,8 @@ pub enum DdlChange {
     AlterColumn(String),
     AddUnique(Vec<String>),
     DropConstraint(String),
+    /// A CHECK or FOREIGN KEY constraint (named when the migration names it).
+    AddConstraint(String),
     CreateIndex {
         name: String,
         columns: Vec<String>,

@@ -106,7 +106,10 @@ impl Schema {
                     retain_with(&mut t.keys, &mut t.origin, &keep);
                 }
             }
-            DdlChange::AddColumn(_) | DdlChange::AlterColumn(_) | DdlChange::CreateView(_) => {}
+            DdlChange::AddColumn(_)
+            | DdlChange::AlterColumn(_)
+            | DdlChange::AddConstraint(_)
+            | DdlChange::CreateView(_) => {}
         }
     }
 

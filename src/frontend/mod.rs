@@ -162,10 +162,17 @@ pub fn path_kind(rel: &str) -> PathKind {
         || name.ends_with(".down.sql")
         || name.ends_with("_up.sql")
         || name.ends_with("_down.sql");
+    let rollback = migration
+        && (name == "down.sql"
+            || name.ends_with(".down.sql")
+            || name.ends_with("_down.sql")
+            || name.starts_with(['u', 'U']) && name[1..].starts_with(|c: char| c.is_ascii_digit())
+            || dirs.last().is_some_and(|d| *d == "down"));
     PathKind {
         test,
         example,
         migration,
+        rollback,
     }
 }
 
@@ -199,6 +206,11 @@ mod tests {
         assert!(path_kind("migrations/001_init.sql").migration);
         assert!(path_kind("db/migrations/2024_users/up.sql").migration);
         assert!(!path_kind("queries/users.sql").migration);
+        assert!(path_kind("migrations/2024-01-01_users/down.sql").rollback);
+        assert!(path_kind("migrations/000001_users.down.sql").rollback);
+        assert!(path_kind("migrations/U2__drop_users.sql").rollback);
+        assert!(!path_kind("migrations/2024-01-01_users/up.sql").rollback);
+        assert!(!path_kind("migrations/V2__update_users.sql").rollback);
     }
 
     #[test]

@@ -394,6 +394,14 @@ fn key_columns(constraint: &str) -> Option<Vec<String>> {
     )
 }
 
+/// `s` without its leading keyword `kw` (any case) and the word boundary after it.
+fn strip_prefix_ci<'a>(s: &'a str, kw: &str) -> Option<&'a str> {
+    let head = s.get(..kw.len())?;
+    let rest = &s[kw.len()..];
+    (head.eq_ignore_ascii_case(kw) && rest.starts_with(|c: char| c.is_whitespace() || c == '('))
+        .then_some(rest)
+}
+
 fn alter_change(op: &str) -> Option<DdlChange> {
     static RE: OnceLock<[Regex; 7]> = OnceLock::new();
     let [add_key, add_col, drop_con, drop_col, ren_col, ren_tab, alter_col] =
@@ -430,6 +438,19 @@ fn alter_change(op: &str) -> Option<DdlChange> {
     }
     if let Some(c) = drop_col.captures(op) {
         return Some(DdlChange::DropColumn(unquote(&c[1])));
+    }
+    if let Some(rest) = strip_prefix_ci(op, "ADD") {
+        let rest = rest.trim_start();
+        if let Some(named) = strip_prefix_ci(rest, "CONSTRAINT") {
+            let name = named.split_whitespace().next().unwrap_or_default();
+            return Some(DdlChange::AddConstraint(unquote(name)));
+        }
+        if ["CHECK", "FOREIGN", "EXCLUDE"]
+            .iter()
+            .any(|k| strip_prefix_ci(rest, k).is_some())
+        {
+            return Some(DdlChange::AddConstraint(String::new()));
+        }
     }
     if let Some(c) = add_col.captures(op) {
         return Some(DdlChange::AddColumn(unquote(&c[1])));
@@ -884,6 +905,30 @@ mod tests {
                 DdlChange::RenameTable {
                     to: "people".into()
                 },
+            ]
+        );
+    }
+
+    #[test]
+    fn added_check_and_foreign_key_constraints_are_not_columns() {
+        let changes: Vec<DdlChange> = analyze(
+            "ALTER TABLE versions ADD CONSTRAINT versions_num_max CHECK (char_length(num) <= 150) NOT VALID;
+             ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id);
+             ALTER TABLE orders ADD COLUMN note TEXT;",
+            Dialect::Postgres,
+        )
+        .into_iter()
+        .flat_map(|s| match s.facts {
+            Ok(SqlFacts::Ddl(d)) => d.into_iter().map(|d| d.change).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+        assert_eq!(
+            changes,
+            vec![
+                DdlChange::AddConstraint("versions_num_max".into()),
+                DdlChange::AddConstraint(String::new()),
+                DdlChange::AddColumn("note".into()),
             ]
         );
     }
