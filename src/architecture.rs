@@ -233,7 +233,12 @@ pub fn decisions(a: &Analysis) -> Vec<Decision> {
         let mut alts: Vec<String> = c
             .options
             .iter()
-            .filter(|(dep, l)| !labels.contains(l) && !chosen.iter().any(|(_, d)| d.name == *dep))
+            // Not the choice again under another crate ("JWT (jwt)" when "JWT (jsonwebtoken)").
+            .filter(|(dep, l)| {
+                let kind = |s: &str| s.split(" (").next().unwrap_or(s).to_string();
+                !labels.iter().any(|c| kind(c) == kind(l))
+                    && !chosen.iter().any(|(_, d)| d.name == *dep)
+            })
             .map(|(_, l)| l.to_string())
             .collect();
         alts.dedup();
