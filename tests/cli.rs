@@ -688,3 +688,32 @@ fn endpoints_get_the_prefixes_of_nested_and_merged_routers() {
         ]
     );
 }
+
+/// What counts as a rate limiter is data a user extends in archlint.toml.
+#[test]
+fn architecture_knowledge_is_extended_from_archlint_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.rs"),
+        "fn app() -> Router {\n    Router::new().route(\"/signup\", post(signup)).layer(bouncer::Layer::new())\n}\n",
+    )
+    .unwrap();
+    let count = |r: &serde_json::Value| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "missing-rate-limit")
+            .count()
+    };
+    let p = dir.path().to_str().unwrap();
+    let before = json(&run(&["check", "--format", "json", p]));
+    assert_eq!(count(&before), 1, "{}", before["findings"]);
+    std::fs::write(
+        dir.path().join("archlint.toml"),
+        "[knowledge.architecture]\nrate_limit = [\"bouncer\"]\n",
+    )
+    .unwrap();
+    let after = json(&run(&["check", "--format", "json", p]));
+    assert_eq!(count(&after), 0, "{}", after["findings"]);
+}
