@@ -391,6 +391,8 @@ pub struct Route {
     pub handler: String,
     pub pos: Pos,
     pub framework: String,
+    /// The router variable a decorator route hangs on (`@router.get` -> `router`).
+    pub router: Option<String>,
 }
 
 #[derive(Clone, Debug)]

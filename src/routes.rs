@@ -28,6 +28,12 @@ pub struct Endpoint {
     /// The `route` call that declares it (Rust router chains).
     #[serde(skip)]
     pub origin: Option<CallId>,
+    /// The router variable it hangs on (Python, JavaScript/TypeScript, Go),
+    /// and the function that uses it.
+    #[serde(skip)]
+    pub router: Option<String>,
+    #[serde(skip)]
+    pub scope: Option<usize>,
 }
 
 /// Every unit's routes with their full paths, indexed like `units`.
@@ -42,7 +48,10 @@ pub fn endpoints(units: &[Unit]) -> Vec<Vec<Endpoint>> {
             let groups = match e.origin {
                 Some(c) => vec![tree.group_of(ui, m, c)],
                 None if m.lang == Lang::Rust => tree.services_of(&e.handler),
-                None => Vec::new(),
+                None => match &e.router {
+                    Some(r) => vec![Group::Named(ui, e.scope, r.clone())],
+                    None => Vec::new(),
+                },
             };
             let prefixes: Vec<String> = groups
                 .iter()
@@ -122,6 +131,9 @@ enum Group {
     Returned(usize, usize),
     /// A chain outside any function (statics, tests' helpers): never mounted.
     Loose(usize, CallId),
+    /// A router variable of a Python, JavaScript/TypeScript or Go file: of
+    /// a function (a local or a parameter), or of the module (`None`).
+    Named(usize, Option<usize>, String),
 }
 
 struct Mount {
@@ -257,7 +269,166 @@ impl MountTree {
                 }
             }
         }
+        let mut script_fns: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        for (ui, u) in units.iter().enumerate() {
+            if u.model.lang == Lang::Rust || u.model.kind.test {
+                continue;
+            }
+            for (fi, f) in u.model.functions.iter().enumerate() {
+                if f.params.iter().any(|p| is_ident(&p.name)) {
+                    script_fns
+                        .entry(f.name.as_str())
+                        .or_default()
+                        .push((ui, fi));
+                }
+            }
+        }
+        t.add_script_mounts(units, &script_fns);
         t
+    }
+
+    /// Router composition in Python, JavaScript/TypeScript and Go, through
+    /// variables: `APIRouter(prefix=..)`, `Blueprint(url_prefix=..)`,
+    /// `include_router`/`register_blueprint`, Express `app.use("/api", r)`,
+    /// chi `Mount`, gin/echo `Group`. Routers imported from another file are
+    /// followed through the import.
+    fn add_script_mounts(&mut self, units: &[Unit], fns: &HashMap<&str, Vec<(usize, usize)>>) {
+        let by_module = ModuleIndex::new(units);
+        for (ui, u) in units.iter().enumerate() {
+            let m = u.model;
+            if m.lang == Lang::Rust || m.kind.test {
+                continue;
+            }
+            for c in &m.calls {
+                if c.in_test {
+                    continue;
+                }
+                let root = c.root.rsplit('.').next().unwrap_or(&c.root).to_string();
+                let kw = |names: &[&str]| {
+                    c.args.iter().find_map(|a| {
+                        let (k, _) = a.text.split_once('=')?;
+                        match a.kind {
+                            ArgKind::Str(li) if names.contains(&k.trim()) => {
+                                Some(m.literals[li].value.clone())
+                            }
+                            _ => None,
+                        }
+                    })
+                };
+                let first_str = || match c.args.first().map(|a| &a.kind) {
+                    Some(&ArgKind::Str(li)) => Some(m.literals[li].value.clone()),
+                    _ => None,
+                };
+                match (c.name.as_str(), &c.bound_to) {
+                    ("APIRouter" | "Blueprint" | "Router", Some(v)) => {
+                        if let Some(p) = kw(&["prefix", "url_prefix"]) {
+                            self.own.insert(Group::Named(ui, c.func, v.clone()), p);
+                        }
+                    }
+                    ("Group" | "group", Some(v)) if !root.is_empty() => {
+                        if let Some(p) = first_str() {
+                            self.parents
+                                .entry(Group::Named(ui, c.func, v.clone()))
+                                .or_default()
+                                .push(Mount {
+                                    prefix: p,
+                                    parent: Group::Named(ui, c.func, root.clone()),
+                                });
+                        }
+                    }
+                    ("include_router" | "register_blueprint", _) if !root.is_empty() => {
+                        let Some(child) = c.args.first() else {
+                            continue;
+                        };
+                        let explicit = kw(&["prefix", "url_prefix"]);
+                        let prefix = explicit.clone().unwrap_or_default();
+                        for g in by_module.resolve(units, ui, c.func, &child.text) {
+                            // Flask: the url_prefix given at registration replaces the blueprint's.
+                            if c.name == "register_blueprint" && explicit.is_some() {
+                                self.own.remove(&g);
+                            }
+                            self.parents.entry(g).or_default().push(Mount {
+                                prefix: prefix.clone(),
+                                parent: Group::Named(ui, c.func, root.clone()),
+                            });
+                        }
+                    }
+                    ("use" | "Mount" | "mount", _) => {
+                        let (prefix, child) = match c.args.as_slice() {
+                            [p, child, ..] => match p.kind {
+                                ArgKind::Str(li) => (m.literals[li].value.clone(), child),
+                                _ => continue,
+                            },
+                            [child] => (String::new(), child),
+                            _ => continue,
+                        };
+                        if !prefix.is_empty() && !prefix.starts_with('/') {
+                            continue;
+                        }
+                        // `app.use(..)`; `const api = Router().use(..)`; an
+                        // unbound chain is what the module exports.
+                        let parent = if !root.is_empty() {
+                            Group::Named(ui, c.func, root.clone())
+                        } else {
+                            let mut tail = c;
+                            while let Some(n) = tail.next {
+                                tail = &m.calls[n];
+                            }
+                            match &tail.bound_to {
+                                Some(v) => Group::Named(ui, c.func, v.clone()),
+                                None => Group::Named(ui, None, String::new()),
+                            }
+                        };
+                        for g in by_module.resolve(units, ui, c.func, &child.text) {
+                            self.parents.entry(g).or_default().push(Mount {
+                                prefix: prefix.clone(),
+                                parent: parent.clone(),
+                            });
+                        }
+                    }
+                    _ => self.add_parameter_mounts(units, ui, c, fns),
+                }
+            }
+        }
+    }
+
+    /// gin's `articles.Register(v1.Group("/articles"))` and Express's
+    /// `registerRoutes(router)`: a router passed to a function, which
+    /// declares routes on its parameter.
+    fn add_parameter_mounts(
+        &mut self,
+        units: &[Unit],
+        ui: usize,
+        c: &crate::model::Call,
+        fns: &HashMap<&str, Vec<(usize, usize)>>,
+    ) {
+        let Some(callees) = fns.get(c.name.as_str()) else {
+            return;
+        };
+        if c.args.is_empty() {
+            return;
+        }
+        let qual = c.root.rsplit(['.', '/']).next().unwrap_or_default();
+        for &(fu, ff) in callees {
+            let f = &units[fu].model.functions[ff];
+            // `articles.Register(..)` is the Register of package `articles`.
+            if !qual.is_empty() && fu != ui && !units[fu].path.contains(&format!("{qual}/")) {
+                continue;
+            }
+            for (i, a) in c.args.iter().enumerate() {
+                let Some(param) = f.params.get(i) else { break };
+                let Some((base, prefix)) = group_arg(&a.text) else {
+                    continue;
+                };
+                self.parents
+                    .entry(Group::Named(fu, Some(ff), param.name.clone()))
+                    .or_default()
+                    .push(Mount {
+                        prefix,
+                        parent: Group::Named(ui, c.func, base),
+                    });
+            }
+        }
     }
 
     /// The router the chain holding call `c` builds.
@@ -312,11 +483,26 @@ impl MountTree {
         let own = self.own.get(g).cloned().unwrap_or_default();
         // A local router with no mount of its own is what its function
         // returns (`let mut r = Router::new()...; r`).
-        let parents = match (self.parents.get(g), g) {
+        let mut parents: Vec<&Mount> = match (self.parents.get(g), g) {
             (None, Group::Var(u, f, _)) => self.parents.get(&Group::Returned(*u, *f)),
             (p, _) => p,
-        };
-        let above: Vec<String> = match parents {
+        }
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
+        if let Group::Named(u, scope, v) = g {
+            // A function's use of a module-level router.
+            if scope.is_some() && parents.is_empty() && !self.own.contains_key(g) {
+                return self.prefixes(&Group::Named(*u, None, v.clone()), depth + 1);
+            }
+            // A whole module mounted (`app.use("/api", require("./users"))`):
+            // its routers that are not mounted on their own.
+            if !v.is_empty() && parents.is_empty() {
+                if let Some(ms) = self.parents.get(&Group::Named(*u, None, String::new())) {
+                    parents.extend(ms.iter());
+                }
+            }
+        }
+        let above: Vec<String> = match Some(&parents).filter(|p| !p.is_empty()) {
             Some(ms) if depth < MAX_DEPTH => ms
                 .iter()
                 .flat_map(|mt| {
@@ -330,6 +516,166 @@ impl MountTree {
         };
         above.into_iter().map(|p| join(&p, &own)).collect()
     }
+}
+
+/// Files by module path, to follow `include_router(items.router)` or
+/// `app.use("/api", require("./routes/articles"))` to the file that builds
+/// the router.
+struct ModuleIndex {
+    /// Path without extension (and without a trailing `/index` or
+    /// `/__init__`) -> unit.
+    by_stem: HashMap<String, usize>,
+}
+
+impl ModuleIndex {
+    fn new(units: &[Unit]) -> ModuleIndex {
+        let mut by_stem = HashMap::new();
+        for (ui, u) in units.iter().enumerate() {
+            if u.model.lang == Lang::Rust || u.model.kind.test {
+                continue;
+            }
+            let stem = u.path.rsplit_once('.').map(|(s, _)| s).unwrap_or(u.path);
+            let stem = stem
+                .strip_suffix("/index")
+                .or_else(|| stem.strip_suffix("/__init__"))
+                .unwrap_or(stem);
+            by_stem.insert(stem.to_string(), ui);
+        }
+        ModuleIndex { by_stem }
+    }
+
+    /// The unit a module path names, seen from the file at `from`: a
+    /// relative path (`./routes/articles`, `../db`) from that file's folder, a
+    /// package path (`app.api.routes.items`) by the file whose path ends with it.
+    fn unit(&self, from: &str, module: &str) -> Option<usize> {
+        let strip_index = |k: &str| -> String {
+            k.strip_suffix("/index")
+                .or_else(|| k.strip_suffix("/__init__"))
+                .unwrap_or(k)
+                .to_string()
+        };
+        if module.starts_with("./") || module.starts_with("../") {
+            let mut parts: Vec<&str> = from.split('/').collect();
+            parts.pop(); // the importing file
+            for seg in module.split('/') {
+                match seg {
+                    "." | "" => {}
+                    ".." => {
+                        parts.pop()?;
+                    }
+                    s => parts.push(s),
+                }
+            }
+            return self.by_stem.get(&strip_index(&parts.join("/"))).copied();
+        }
+        // A path keeps its dots (`tag.controller`); a Python module path uses them as separators.
+        let key = if module.contains('/') {
+            module.to_string()
+        } else {
+            module.trim_start_matches('.').replace('.', "/")
+        };
+        let key = strip_index(key.trim_start_matches('/'));
+        if key.is_empty() {
+            return None;
+        }
+        let mut hits = self
+            .by_stem
+            .iter()
+            .filter(|(s, _)| **s == key || s.ends_with(&format!("/{key}")));
+        let first = hits.next()?;
+        // Ambiguous (two `routes/users`): follow neither.
+        hits.next().is_none().then_some(*first.1)
+    }
+
+    /// The routers an argument names: a local variable, `module.var`, an
+    /// imported name, or an imported module (then every router it builds).
+    fn resolve(&self, units: &[Unit], ui: usize, scope: Option<usize>, text: &str) -> Vec<Group> {
+        let m = units[ui].model;
+        let text = text.trim();
+        let ident = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        };
+        // require("./routes/articles")
+        if let Some(inner) = text
+            .strip_prefix("require(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            let module = inner.trim_matches(|c| c == '"' || c == '\'' || c == '`');
+            return self
+                .unit(units[ui].path, module)
+                .map(|u| vec![Group::Named(u, None, String::new())])
+                .unwrap_or_default();
+        }
+        if let Some((module, var)) = text.rsplit_once('.') {
+            if ident(var) {
+                let import = m.imports.iter().find(|i| i.alias == module);
+                let target = match import {
+                    Some(i) => self.unit(units[ui].path, &i.path),
+                    None => self.unit(units[ui].path, module),
+                };
+                if let Some(u) = target {
+                    return vec![Group::Named(u, None, var.to_string())];
+                }
+            }
+            return Vec::new();
+        }
+        if !ident(text) {
+            return Vec::new();
+        }
+        // const api = require("./routes")
+        let required = m.calls.iter().find_map(|c| {
+            if c.name != "require" || c.bound_to.as_deref() != Some(text) {
+                return None;
+            }
+            match c.args.first().map(|a| &a.kind) {
+                Some(&ArgKind::Str(li)) => Some(m.literals[li].value.clone()),
+                _ => None,
+            }
+        });
+        if let Some(module) = required {
+            return self
+                .unit(units[ui].path, &module)
+                .map(|u| vec![Group::Named(u, None, String::new())])
+                .unwrap_or_default();
+        }
+        if let Some(i) = m.imports.iter().find(|i| i.alias == text) {
+            // `from .routes import router as users` or `import users from "./users"`.
+            if let Some(u) = self.unit(units[ui].path, &i.path) {
+                return vec![Group::Named(u, None, String::new())];
+            }
+            if let Some((module, var)) = i.path.rsplit_once(['.', '/']) {
+                if let Some(u) = self.unit(units[ui].path, module) {
+                    let mut gs = vec![Group::Named(u, None, var.to_string())];
+                    // `import users from "./users"` reads as a name `users` of
+                    // the module: it may be the default export, the module's router.
+                    if var == text {
+                        gs.push(Group::Named(u, None, String::new()));
+                    }
+                    return gs;
+                }
+            }
+        }
+        vec![Group::Named(ui, scope, text.to_string())]
+    }
+}
+
+/// `v1.Group("/users")` -> (`v1`, `/users`); `router` -> (`router`, ``).
+fn group_arg(text: &str) -> Option<(String, String)> {
+    let t = text.trim().trim_start_matches('&');
+    if is_ident(t) {
+        return Some((t.to_string(), String::new()));
+    }
+    let (base, rest) = t.split_once('.')?;
+    let inner = rest
+        .strip_prefix("Group(")
+        .or_else(|| rest.strip_prefix("group("))?
+        .strip_suffix(')')?;
+    let prefix = inner
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    (is_ident(base) && prefix.starts_with('/')).then(|| (base.to_string(), prefix.to_string()))
 }
 
 fn same_chain(m: &FileModel, a: CallId, head: CallId) -> bool {
@@ -375,6 +721,8 @@ fn declared(rel: &str, m: &crate::model::FileModel) -> Vec<Endpoint> {
             line: rt.pos.line,
             framework: rt.framework.clone(),
             origin: None,
+            router: rt.router.clone(),
+            scope: None,
         });
     }
     if m.lang != Lang::Rust {
@@ -423,6 +771,8 @@ fn declared(rel: &str, m: &crate::model::FileModel) -> Vec<Endpoint> {
                     "axum".into()
                 },
                 origin: Some(id),
+                router: None,
+                scope: None,
             });
         }
     }
@@ -506,6 +856,8 @@ fn router_calls(file: &str, m: &crate::model::FileModel, out: &mut Vec<Endpoint>
             line: c.span.start.line,
             framework: framework.into(),
             origin: None,
+            router: Some(root.to_string()),
+            scope: c.func,
         });
     }
 }

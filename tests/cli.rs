@@ -717,3 +717,41 @@ fn architecture_knowledge_is_extended_from_archlint_toml() {
     let after = json(&run(&["check", "--format", "json", p]));
     assert_eq!(count(&after), 0, "{}", after["findings"]);
 }
+
+#[test]
+fn endpoints_get_the_prefixes_of_routers_in_python_javascript_and_go() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/endpoints-scripts");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    let got: Vec<String> = r["endpoints_created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["method"].as_str().unwrap(),
+                e["path"].as_str().unwrap(),
+                e["handler"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            // Flask: the url_prefix given at registration replaces the blueprint's.
+            "GET /admin/daily daily",
+            "GET /ping ping",
+            // gin: a group passed to a function of another package.
+            "GET /api/v1/users List",
+            "POST /api/v1/users/:id/follow Follow",
+            // Express: require() and a default import, across three files.
+            "POST /api/comments createComment",
+            "GET /api/comments/:id getComment",
+            "GET /api/status status",
+            // FastAPI: APIRouter(prefix=..) included from another module.
+            "GET /healthz healthz",
+            "GET /api/v1/items list_items",
+            "DELETE /api/v1/items/{item_id} delete_item",
+        ]
+    );
+}

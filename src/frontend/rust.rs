@@ -974,6 +974,7 @@ impl<'a> Lower<'a> {
                 handler: handler.to_string(),
                 pos: pos_of(a.span().start()),
                 framework: "utoipa".to_string(),
+                router: None,
             });
         }
     }
@@ -1012,6 +1013,7 @@ impl<'a> Lower<'a> {
                             handler: handler.to_string(),
                             pos: pos_of(a.span().start()),
                             framework,
+                            router: None,
                         });
                     }
                 }

@@ -744,6 +744,9 @@ impl<'a> Walker<'a> {
                 _ => continue,
             };
             let args = &d[open + 1..];
+            let router = head
+                .rsplit_once('.')
+                .map(|(r, _)| r.trim_start_matches('@').to_string());
             let q = args.find(['"', '\'']);
             if let Some(q) = q {
                 let quote = args.as_bytes()[q] as char;
@@ -766,6 +769,7 @@ impl<'a> Walker<'a> {
                         handler: handler.clone(),
                         pos: self.pos(def.start_byte()),
                         framework: framework.into(),
+                        router: router.clone(),
                     });
                 }
             }
@@ -863,8 +867,24 @@ impl<'a> Walker<'a> {
         } else {
             right
         };
+        let first = self.m.calls.len();
         self.walk(right, depth + 1);
         self.pending_usage = None;
+        // `router = APIRouter(prefix=..)`, `v1 := r.Group("/v1")`: the variable
+        // holding the chain's value (routers are composed through them).
+        let simple = !lt.is_empty()
+            && lt
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        if simple {
+            let end = self.pos(right.end_byte());
+            if let Some(c) = self.m.calls[first..]
+                .iter_mut()
+                .find(|c| c.next.is_none() && c.span.end == end)
+            {
+                c.bound_to = Some(lt.clone());
+            }
+        }
     }
 
     /// Lower a call chain; false if `n` is not one.

@@ -1,0 +1,6 @@
+import { Router } from "express";
+
+const router = Router();
+router.post("/", createComment);
+router.get("/:id", getComment);
+export default router;
