@@ -299,8 +299,31 @@ impl MountTree {
             if m.lang == Lang::Rust || m.kind.test {
                 continue;
             }
+            let django = is_django_urlconf(u.path, m);
             for c in &m.calls {
                 if c.in_test {
+                    continue;
+                }
+                // Django: path("api/", include("shop.urls")) mounts shop/urls.py.
+                if django {
+                    if let Some(DjangoPath::Include(route, target)) = django_path(m, c) {
+                        let module = target.trim_matches(|c| c == '"' || c == '\'');
+                        let module = m
+                            .imports
+                            .iter()
+                            .find(|i| i.alias == module)
+                            .map(|i| i.path.as_str())
+                            .unwrap_or(module);
+                        if let Some(cu) = by_module.unit(u.path, module) {
+                            self.parents
+                                .entry(Group::Named(cu, None, URLPATTERNS.into()))
+                                .or_default()
+                                .push(Mount {
+                                    prefix: route,
+                                    parent: Group::Named(ui, None, URLPATTERNS.into()),
+                                });
+                        }
+                    }
                     continue;
                 }
                 let root = c.root.rsplit('.').next().unwrap_or(&c.root).to_string();
@@ -727,6 +750,9 @@ fn declared(rel: &str, m: &crate::model::FileModel) -> Vec<Endpoint> {
     }
     if m.lang != Lang::Rust {
         router_calls(rel, m, &mut out);
+        if is_django_urlconf(rel, m) {
+            django_paths(rel, m, &mut out);
+        }
         return out;
     }
     // axum: .route("/path", get(handler).post(other)); actix: .route("/p", web::get().to(h))
@@ -778,6 +804,70 @@ fn declared(rel: &str, m: &crate::model::FileModel) -> Vec<Endpoint> {
     }
     out
 }
+
+fn is_django_urlconf(rel: &str, m: &FileModel) -> bool {
+    m.lang == Lang::Python && (rel == "urls.py" || rel.ends_with("/urls.py"))
+}
+
+/// A Django `path("route/", view)`/`re_path(r"^route/$", view)` in a URLconf:
+/// (the route as a URL path, the view), or `include(..)`'s argument.
+enum DjangoPath<'a> {
+    View(String, &'a str),
+    Include(String, &'a str),
+}
+
+fn django_path<'a>(m: &'a FileModel, c: &'a crate::model::Call) -> Option<DjangoPath<'a>> {
+    if c.kind != CallKind::Path
+        || !matches!(c.name.as_str(), "path" | "re_path" | "url")
+        || c.prev.is_some()
+        || c.args.len() < 2
+    {
+        return None;
+    }
+    let ArgKind::Str(li) = c.args[0].kind else {
+        return None;
+    };
+    let route = m.literals[li]
+        .value
+        .trim_start_matches('^')
+        .trim_end_matches('$')
+        .to_string();
+    let route = format!("/{}", route.trim_start_matches('/'));
+    let view = c.args[1].text.as_str();
+    match view.strip_prefix("include(") {
+        Some(inner) => Some(DjangoPath::Include(
+            route,
+            inner
+                .trim_end_matches(')')
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .trim(),
+        )),
+        None => Some(DjangoPath::View(route, view)),
+    }
+}
+
+/// The views of a Django URLconf; `include(..)`s become mounts.
+fn django_paths(file: &str, m: &FileModel, out: &mut Vec<Endpoint>) {
+    for c in &m.calls {
+        if let Some(DjangoPath::View(route, view)) = django_path(m, c) {
+            out.push(Endpoint {
+                method: "ANY".into(),
+                path: route,
+                handler: view.chars().take(80).collect(),
+                file: file.to_string(),
+                line: c.span.start.line,
+                framework: "django".into(),
+                origin: None,
+                router: Some(URLPATTERNS.into()),
+                scope: None,
+            });
+        }
+    }
+}
+
+const URLPATTERNS: &str = "urlpatterns";
 
 /// Express/Koa/Fastify `app.get("/x", h)`, gin `r.GET("/x", h)`, chi `r.Get`,
 /// echo `e.POST`, net/http `mux.HandleFunc("GET /x", h)`.

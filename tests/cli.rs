@@ -738,6 +738,11 @@ fn endpoints_get_the_prefixes_of_routers_in_python_javascript_and_go() {
     assert_eq!(
         got,
         vec![
+            // Django: include("shop.urls") prefixes the included URLconf.
+            "ANY /admin/ admin.site.urls",
+            "ANY / views.home",
+            "ANY /shop/products/ views.product_list",
+            "ANY /shop/products/(?P<pk>[0-9]+)/ views.ProductDetail.as_view()",
             // Flask: the url_prefix given at registration replaces the blueprint's.
             "GET /admin/daily daily",
             "GET /ping ping",
