@@ -753,6 +753,10 @@ fn endpoints_get_the_prefixes_of_routers_in_python_javascript_and_go() {
             "POST /api/comments createComment",
             "GET /api/comments/:id getComment",
             "GET /api/status status",
+            // NestJS: @Controller prefix and method decorators.
+            "GET /orders findAll",
+            "GET /orders/:id findOne",
+            "POST /orders create",
             // FastAPI: APIRouter(prefix=..) included from another module.
             "GET /healthz healthz",
             "GET /api/v1/items list_items",

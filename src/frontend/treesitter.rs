@@ -88,11 +88,100 @@ pub fn lower(
     };
     l.walk(root, 0);
     let mut m = l.m;
+    if matches!(lang, Lang::TypeScript | Lang::JavaScript) && !kind.test {
+        nest_routes(root, text, &idx, &mut m.routes);
+    }
     if budget.ran_out() {
         m.parse_errors.push(budget.message());
     }
     extract_sql(&mut m, &idx, k, dialect);
     Ok(m)
+}
+
+/// NestJS: `@Controller('users')` on a class, `@Get(':id')` on its methods.
+fn nest_routes(root: Node, text: &str, idx: &LineIndex, out: &mut Vec<Route>) {
+    let src = |n: Node| text.get(n.byte_range()).unwrap_or("");
+    // `Get(':id')` -> ("Get", ":id"); `Controller({ path: 'users' })` -> ("Controller", "users").
+    let decorator = |d: Node| -> Option<(String, String)> {
+        let t = src(d).trim_start_matches('@');
+        let (name, rest) = t.split_once('(').unwrap_or((t, ""));
+        let arg = rest
+            .find(['\'', '"', '`'])
+            .and_then(|q| {
+                let quote = rest.as_bytes()[q] as char;
+                rest[q + 1..]
+                    .find(quote)
+                    .map(|e| rest[q + 1..q + 1 + e].to_string())
+            })
+            .unwrap_or_default();
+        Some((name.trim().to_string(), arg))
+    };
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if n.kind() != "class_declaration" {
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c));
+            continue;
+        }
+        let mut decos: Vec<Node> = Vec::new();
+        let mut c = n.walk();
+        decos.extend(n.children(&mut c).filter(|d| d.kind() == "decorator"));
+        if let Some(p) = n.parent().filter(|p| p.kind() == "export_statement") {
+            let mut c = p.walk();
+            decos.extend(p.children(&mut c).filter(|d| d.kind() == "decorator"));
+        }
+        let Some(prefix) = decos
+            .iter()
+            .filter_map(|d| decorator(*d))
+            .find(|(name, _)| name == "Controller")
+            .map(|(_, p)| p)
+        else {
+            continue;
+        };
+        let Some(body) = n.child_by_field_name("body") else {
+            continue;
+        };
+        let mut pending: Vec<Node> = Vec::new();
+        let mut c = body.walk();
+        for member in body.children(&mut c) {
+            match member.kind() {
+                "decorator" => pending.push(member),
+                "method_definition" => {
+                    let handler = member
+                        .child_by_field_name("name")
+                        .map(|h| src(h).to_string())
+                        .unwrap_or_default();
+                    for d in pending.drain(..) {
+                        let Some((name, path)) = decorator(d) else {
+                            continue;
+                        };
+                        let method = match name.as_str() {
+                            "Get" | "Post" | "Put" | "Patch" | "Delete" | "Options" | "Head" => {
+                                name.to_ascii_uppercase()
+                            }
+                            "All" => "ANY".to_string(),
+                            _ => continue,
+                        };
+                        let base = format!("/{}", prefix.trim_matches('/'));
+                        let full = match path.trim_matches('/') {
+                            "" => base,
+                            p if base == "/" => format!("/{p}"),
+                            p => format!("{base}/{p}"),
+                        };
+                        out.push(Route {
+                            method,
+                            path: full,
+                            handler: handler.clone(),
+                            pos: idx.pos(d.start_byte()),
+                            framework: "nestjs".into(),
+                            router: None,
+                        });
+                    }
+                }
+                _ => pending.clear(),
+            }
+        }
+    }
 }
 
 fn count_errors(n: Node, err: &mut usize, all: &mut usize) {
