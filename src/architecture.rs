@@ -10,7 +10,7 @@ pub use crate::routes::Endpoint;
 use crate::engine::Analysis;
 use crate::finding::Severity;
 use crate::manifest::Dep;
-use crate::model::{DdlChange, Lang, SqlFacts};
+use crate::model::{ArgKind, DdlChange, Lang, SqlFacts};
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Decision {
@@ -31,7 +31,15 @@ pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
     let mut out = Vec::new();
     for r in &a.results {
         let Some(m) = &r.model else { continue };
-        if m.lang != Lang::Sql || !m.kind.migration || m.kind.rollback {
+        if !m.kind.migration || m.kind.rollback {
+            continue;
+        }
+        match m.lang {
+            Lang::Rust => sea_orm_changes(&r.rel, m, &mut out),
+            Lang::Python => django_changes(&r.rel, m, &mut out),
+            _ => {}
+        }
+        if m.lang != Lang::Sql {
             continue;
         }
         for s in &m.sql {
@@ -79,6 +87,171 @@ pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
                     line: d.pos.line.max(1),
                 });
             }
+        }
+    }
+    out
+}
+
+/// sea-orm migrations (`manager.create_table(Table::create().table(Post::Table)..)`)
+/// and loco's helpers (`create_table(m, "users", ..)`), in `up` only.
+fn sea_orm_changes(file: &str, m: &crate::model::FileModel, out: &mut Vec<SchemaChange>) {
+    static TABLE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static COLUMN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let table_re = TABLE.get_or_init(|| regex::Regex::new(r"\.table\((\w+)::Table\)").unwrap());
+    let col_re = COLUMN.get_or_init(|| {
+        regex::Regex::new(r"\.(add_column|add_column_if_not_exists|drop_column|modify_column|rename_column)\((?:ColumnDef::new\()?\w+::(\w+)").unwrap()
+    });
+    for c in &m.calls {
+        if c.in_test
+            || c.func
+                .is_some_and(|f| matches!(m.functions[f].name.as_str(), "down" | "rollback"))
+        {
+            continue;
+        }
+        let (verb, loco) = match c.name.as_str() {
+            "create_table" => ("create table", true),
+            "drop_table" => ("drop table", true),
+            "alter_table" => ("alter table", false),
+            "rename_table" => ("rename table", false),
+            "create_index" => ("create index", false),
+            "drop_index" => ("drop index", false),
+            "add_column" | "remove_column" | "add_reference"
+                if c.kind == crate::model::CallKind::Path =>
+            {
+                (c.name.as_str(), true)
+            }
+            _ => continue,
+        };
+        let args = c
+            .args
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        // loco: create_table(m, "users", ..), add_column(m, "users", "bio", ..)
+        let strs: Vec<&str> = c
+            .args
+            .iter()
+            .filter_map(|a| match a.kind {
+                ArgKind::Str(li) => Some(m.literals[li].value.as_str()),
+                _ => None,
+            })
+            .collect();
+        let table = match (loco, strs.first()) {
+            (true, Some(t)) => t.to_string(),
+            _ => match table_re.captures(&args) {
+                Some(t) => snake_case(&t[1]),
+                None => continue,
+            },
+        };
+        let mut changes: Vec<String> = Vec::new();
+        match verb {
+            "alter table" => {
+                for cap in col_re.captures_iter(&args) {
+                    let what = match &cap[1] {
+                        "add_column" | "add_column_if_not_exists" => "add column",
+                        "drop_column" => "drop column",
+                        "rename_column" => "rename column",
+                        _ => "alter column",
+                    };
+                    changes.push(format!("{what} {}", snake_case(&cap[2])));
+                }
+                if changes.is_empty() {
+                    changes.push("alter table".into());
+                }
+            }
+            "add_column" | "remove_column" | "add_reference" => {
+                let what = match verb {
+                    "add_column" => "add column",
+                    "remove_column" => "drop column",
+                    _ => "add reference",
+                };
+                changes.push(format!(
+                    "{what} {}",
+                    strs.get(1).copied().unwrap_or_default()
+                ));
+            }
+            v => changes.push(v.to_string()),
+        }
+        for change in changes {
+            out.push(SchemaChange {
+                table: table.clone(),
+                change,
+                file: file.to_string(),
+                line: c.span.start.line,
+            });
+        }
+    }
+}
+
+/// Django migrations: `migrations.CreateModel(name="Bread")` and friends, on
+/// the default table `<app>_<model>`.
+fn django_changes(file: &str, m: &crate::model::FileModel, out: &mut Vec<SchemaChange>) {
+    let app = file
+        .rsplit_once("/migrations/")
+        .map(|(dir, _)| dir.rsplit('/').next().unwrap_or(dir))
+        .unwrap_or_default();
+    for c in &m.calls {
+        if c.root != "migrations" || c.prev.is_some() {
+            continue;
+        }
+        let kw = |k: &str| {
+            c.args.iter().find_map(|a| match a.kind {
+                ArgKind::Str(li) if a.text.split_once('=').is_some_and(|(n, _)| n.trim() == k) => {
+                    Some(m.literals[li].value.as_str())
+                }
+                _ => None,
+            })
+        };
+        let Some(model) = kw("name")
+            .filter(|_| c.name.ends_with("Model"))
+            .or(kw("model_name"))
+            .or(kw("old_name").filter(|_| c.name == "RenameModel"))
+        else {
+            continue;
+        };
+        let change = match c.name.as_str() {
+            "CreateModel" => "create table".to_string(),
+            "DeleteModel" => "drop table".into(),
+            "RenameModel" => format!(
+                "rename table to {app}_{}",
+                kw("new_name").unwrap_or_default().to_ascii_lowercase()
+            ),
+            "AddField" => format!("add column {}", kw("name").unwrap_or_default()),
+            "RemoveField" => format!("drop column {}", kw("name").unwrap_or_default()),
+            "AlterField" => format!("alter column {}", kw("name").unwrap_or_default()),
+            "RenameField" => format!(
+                "rename column {} to {}",
+                kw("old_name").unwrap_or_default(),
+                kw("new_name").unwrap_or_default()
+            ),
+            "AddIndex" => "create index".into(),
+            "RemoveIndex" => format!("drop index {}", kw("name").unwrap_or_default()),
+            "AddConstraint" => "add constraint".into(),
+            "RemoveConstraint" => format!("drop constraint {}", kw("name").unwrap_or_default()),
+            "AlterUniqueTogether" => "alter unique together".into(),
+            _ => continue,
+        };
+        out.push(SchemaChange {
+            table: format!("{app}_{}", model.to_ascii_lowercase()),
+            change,
+            file: file.to_string(),
+            line: c.span.start.line,
+        });
+    }
+}
+
+/// `CakeFilling` -> `cake_filling` (sea-orm's table and column names).
+fn snake_case(s: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if ch.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(ch.to_lowercase());
+        } else {
+            out.push(ch);
         }
     }
     out

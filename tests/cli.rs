@@ -764,3 +764,38 @@ fn endpoints_get_the_prefixes_of_routers_in_python_javascript_and_go() {
         ]
     );
 }
+
+/// What each up migration does, whatever the migration tool: SQL (down
+/// migrations left out), sea-orm (its `down` left out) and Django.
+#[test]
+fn schema_changes_from_sql_sea_orm_and_django_migrations() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/schemas");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    let got: Vec<String> = r["schemas_modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{}:{} {} {}",
+                x["file"].as_str().unwrap(),
+                x["line"],
+                x["table"].as_str().unwrap(),
+                x["change"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "migration/src/m20240101_000001_posts.rs:8 blog_post create table",
+            "migration/src/m20240101_000001_posts.rs:16 blog_post add column published_at",
+            "migrations/2024-01-01-000000_users/up.sql:1 users create table",
+            "migrations/2024-01-01-000000_users/up.sql:2 users add unique (email)",
+            "migrations/2024-01-01-000000_users/up.sql:3 users add constraint email_length",
+            "shop/migrations/0001_initial.py:8 shop_product create table",
+            "shop/migrations/0001_initial.py:12 shop_product add column price",
+            "shop/migrations/0001_initial.py:13 shop_product rename column title to name",
+        ]
+    );
+}
