@@ -3,7 +3,8 @@
 //! Every figure is relative to a baseline measured in the same run: the
 //! parse-only scan (read + parse + lower + link, no rules) is the baseline of
 //! the full scan, and the 1x tree is the baseline of the 5x tree. Set
-//! `ARCHLINT_BENCH_DIR` to also scan a checkout of your own.
+//! `ARCHLINT_BENCH_DIR` to also scan a checkout of your own, and
+//! `ARCHLINT_BENCH_KEEP=DIR` to keep the generated trees for profiling.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,6 +55,15 @@ fn time(f: impl Fn()) -> Duration {
 fn tree(services: usize) -> (tempfile::TempDir, usize, u64) {
     let dir = tempfile::tempdir().unwrap();
     let (files, bytes) = generator::generate(dir.path(), services, 42);
+    // ARCHLINT_BENCH_KEEP=DIR also writes the tree to DIR/<services>, to
+    // profile a scan of it with the release binary (`archlint check --timings`).
+    if let Some(keep) = std::env::var_os("ARCHLINT_BENCH_KEEP") {
+        generator::generate(
+            &PathBuf::from(keep).join(services.to_string()),
+            services,
+            42,
+        );
+    }
     (dir, files, bytes)
 }
 

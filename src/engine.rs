@@ -200,6 +200,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         linked: &linked,
         k: &k,
         deps: &deps,
+        memo: Default::default(),
     };
     let program: Vec<(Vec<Finding>, Vec<String>)> = pool.install(|| {
         (0..units.len())

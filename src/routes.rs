@@ -428,10 +428,27 @@ impl MountTree {
         let Some(callees) = fns.get(c.name.as_str()) else {
             return;
         };
-        if c.args.is_empty() {
+        // Only a router passed on: `v1.Group("/x")`, or a variable the file
+        // declares routes on, mounts, or builds as a router.
+        let m = units[ui].model;
+        let routerish = |t: &str| {
+            let t = t.trim().trim_start_matches('&');
+            t.contains(".Group(")
+                || t.contains(".group(")
+                || m.calls.iter().any(|o| {
+                    (o.root == t && ROUTER_METHODS.contains(&o.name.as_str()))
+                        || (o.bound_to.as_deref() == Some(t)
+                            && ROUTER_CONSTRUCTORS.contains(&o.name.as_str()))
+                })
+        };
+        if !c.args.iter().any(|a| routerish(&a.text)) {
             return;
         }
+        // A name many files define (`register`) with no package to pick one by.
         let qual = c.root.rsplit(['.', '/']).next().unwrap_or_default();
+        if qual.is_empty() && callees.len() > 4 {
+            return;
+        }
         for &(fu, ff) in callees {
             let f = &units[fu].model.functions[ff];
             // `articles.Register(..)` is the Register of package `articles`.
@@ -440,6 +457,9 @@ impl MountTree {
             }
             for (i, a) in c.args.iter().enumerate() {
                 let Some(param) = f.params.get(i) else { break };
+                if !routerish(&a.text) {
+                    continue;
+                }
                 let Some((base, prefix)) = group_arg(&a.text) else {
                     continue;
                 };
@@ -548,6 +568,8 @@ struct ModuleIndex {
     /// Path without extension (and without a trailing `/index` or
     /// `/__init__`) -> unit.
     by_stem: HashMap<String, usize>,
+    /// Every trailing part of those paths (`routes/items`, `items`) -> units.
+    by_suffix: HashMap<String, Vec<usize>>,
 }
 
 impl ModuleIndex {
@@ -564,7 +586,17 @@ impl ModuleIndex {
                 .unwrap_or(stem);
             by_stem.insert(stem.to_string(), ui);
         }
-        ModuleIndex { by_stem }
+        let mut by_suffix: HashMap<String, Vec<usize>> = HashMap::new();
+        for (stem, &ui) in &by_stem {
+            by_suffix.entry(stem.clone()).or_default().push(ui);
+            for (i, _) in stem.match_indices('/') {
+                by_suffix
+                    .entry(stem[i + 1..].to_string())
+                    .or_default()
+                    .push(ui);
+            }
+        }
+        ModuleIndex { by_stem, by_suffix }
     }
 
     /// The unit a module path names, seen from the file at `from`: a
@@ -601,13 +633,11 @@ impl ModuleIndex {
         if key.is_empty() {
             return None;
         }
-        let mut hits = self
-            .by_stem
-            .iter()
-            .filter(|(s, _)| **s == key || s.ends_with(&format!("/{key}")));
-        let first = hits.next()?;
         // Ambiguous (two `routes/users`): follow neither.
-        hits.next().is_none().then_some(*first.1)
+        match self.by_suffix.get(key.as_str()).map(Vec::as_slice) {
+            Some([one]) => Some(*one),
+            _ => None,
+        }
     }
 
     /// The routers an argument names: a local variable, `module.var`, an
@@ -868,6 +898,49 @@ fn django_paths(file: &str, m: &FileModel, out: &mut Vec<Endpoint>) {
 }
 
 const URLPATTERNS: &str = "urlpatterns";
+
+/// Calls that declare routes or mount routers on their receiver.
+const ROUTER_METHODS: &[&str] = &[
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "all",
+    "use",
+    "route",
+    "GET",
+    "POST",
+    "PUT",
+    "PATCH",
+    "DELETE",
+    "Any",
+    "Handle",
+    "HandleFunc",
+    "Group",
+    "group",
+    "Mount",
+    "Route",
+    "include_router",
+    "register_blueprint",
+];
+
+/// Calls whose value is a router.
+const ROUTER_CONSTRUCTORS: &[&str] = &[
+    "Router",
+    "APIRouter",
+    "Blueprint",
+    "Group",
+    "group",
+    "Default",
+    "New",
+    "NewRouter",
+    "NewServeMux",
+    "express",
+    "Flask",
+    "FastAPI",
+    "fastify",
+];
 
 /// Express/Koa/Fastify `app.get("/x", h)`, gin `r.GET("/x", h)`, chi `r.Get`,
 /// echo `e.POST`, net/http `mux.HandleFunc("GET /x", h)`.

@@ -54,7 +54,18 @@ impl Rule for MissingInputValidation {
         // checks): where the service validates input at all (a validation
         // library, or validation functions of its own), trust its choices
         // and report only services that never validate.
-        if validates_somewhere(ctx) {
+        if m.functions
+            .iter()
+            .all(|f| !f.params.iter().any(|p| is_body(&p.ty)))
+        {
+            return;
+        }
+        if ctx
+            .memo("validates-input", || {
+                validates_somewhere(ctx).then(String::new)
+            })
+            .is_some()
+        {
             return;
         }
         for (f, fun) in m.functions.iter().enumerate() {

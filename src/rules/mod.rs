@@ -73,6 +73,8 @@ pub struct ProgramCtx<'a> {
     pub k: &'a Knowledge,
     /// Every dependency the tree's manifests declare.
     pub deps: &'a [crate::manifest::Dep],
+    /// Tree-wide facts rules ask for from every file, computed once.
+    pub memo: std::sync::Mutex<std::collections::HashMap<&'static str, Option<String>>>,
 }
 
 impl ProgramCtx<'_> {
@@ -118,6 +120,18 @@ impl ProgramCtx<'_> {
             frontier = next;
         }
         out
+    }
+
+    /// A tree-wide fact, computed by the first file that asks for it.
+    pub fn memo(&self, key: &'static str, f: impl FnOnce() -> Option<String>) -> Option<String> {
+        if let Some(v) = self.memo.lock().ok().and_then(|m| m.get(key).cloned()) {
+            return v;
+        }
+        let v = f();
+        if let Ok(mut m) = self.memo.lock() {
+            m.insert(key, v.clone());
+        }
+        v
     }
 
     /// The first dependency, import or call path in the tree that `ev` names.

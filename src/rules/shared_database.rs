@@ -79,13 +79,18 @@ impl Rule for SharedDatabase {
         if roots.len() < 2 {
             return;
         }
+        let root_index: std::collections::HashMap<&str, usize> =
+            roots.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+        // The nearest folder with a manifest, walking up from the file.
         let service_of = |path: &str| -> Option<usize> {
-            roots
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.is_empty() || path.starts_with(&format!("{r}/")))
-                .max_by_key(|(_, r)| r.len())
-                .map(|(i, _)| i)
+            let mut dir = path;
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                if let Some(&i) = root_index.get(parent) {
+                    return Some(i);
+                }
+                dir = parent;
+            }
+            root_index.get("").copied()
         };
         // Which services have an entry point.
         let mut entry = vec![false; roots.len()];
