@@ -46,22 +46,10 @@ impl Rule for MissingHealthCheck {
     }
 
     fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
-        let u = &ctx.units[fi];
-        let Some(first) = ctx.endpoints[fi].first() else {
+        let Some(all) = ctx.service_anchor(fi) else {
             return;
         };
-        // Routes of one server are often declared across the crates of a
-        // workspace (an API crate, a federation crate, the binary that merges
-        // them): the scanned tree is the service. Report once, from the first
-        // file (in path order) that declares routes.
-        let mut all = Vec::new();
-        for o in 0..ctx.units.len() {
-            let eps = &ctx.endpoints[o];
-            if !eps.is_empty() && ctx.units[o].path < u.path {
-                return;
-            }
-            all.extend(eps.iter());
-        }
+        let first = &ctx.endpoints[fi][0];
         if all
             .iter()
             .any(|e| health().is_match(&e.path) || health().is_match(&e.handler))
@@ -70,7 +58,7 @@ impl Rule for MissingHealthCheck {
         }
         let service = "this service";
         out.push(
-            Finding::new(META.id, Severity::Warning, u.path, Span::point(Pos::new(first.line, 1)), format!("{service} exposes {} HTTP routes and no health or readiness route", all.len()))
+            Finding::new(META.id, Severity::Warning, &first.file, Span::point(Pos::new(first.line, 1)), format!("{service} exposes {} HTTP routes and no health or readiness route", all.len()))
                 .help("add a liveness route (`/healthz`) and a readiness route that checks the database and other hard dependencies")
                 .key("service"),
         );

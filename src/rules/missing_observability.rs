@@ -60,7 +60,7 @@ impl Rule for MissingObservability {
         let Some(routes) = ctx.service_anchor(fi) else {
             return;
         };
-        let first = routes[0];
+        let first = &ctx.endpoints[fi][0];
         if ctx.evidence(&ctx.k.arch.observability).is_some() {
             let traced_langs = routes.iter().any(|e| {
                 !matches!(e.framework.as_str(), "python" | "fastapi/flask" | "django")
