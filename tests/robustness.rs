@@ -65,6 +65,36 @@ fn positions_survive_bom_crlf_cr_tabs_and_multibyte_text() {
         f.contains(&("old.properties".to_string(), 3, 13, 27)),
         "{f:?}"
     );
+    // SARIF counts columns in Unicode code points (its `columnKind` says so): the same numbers.
+    let out = run(&["check", "--format", "sarif", dir.path().to_str().unwrap()]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run0 = &sarif["runs"][0];
+    assert_eq!(run0["columnKind"], "unicodeCodePoints");
+    let regions: Vec<(String, u64, u64, u64)> = run0["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let loc = &r["locations"][0]["physicalLocation"];
+            let reg = &loc["region"];
+            (
+                loc["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                reg["startLine"].as_u64().unwrap(),
+                reg["startColumn"].as_u64().unwrap(),
+                reg["endColumn"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for want in [
+        (".env", 3, 13, 29),
+        ("lib.rs", 2, 38, 53),
+        ("old.properties", 3, 13, 27),
+    ] {
+        assert!(
+            regions.contains(&(want.0.to_string(), want.1, want.2, want.3)),
+            "{want:?} not in {regions:?}"
+        );
+    }
 }
 
 #[test]
