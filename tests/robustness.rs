@@ -612,3 +612,39 @@ fn generated_trees_give_the_same_report_for_any_job_count() {
         assert_eq!(one, report("8"), "seed {seed}: two runs differ");
     }
 }
+
+/// A 50 MB single-line file let through the size cap: the time budget stops
+/// its analysis, it becomes a blocker, and the rest of the tree is reported.
+#[test]
+fn a_fifty_megabyte_single_line_file_is_stopped_by_the_time_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let chunk = "var a=f(1,[2,3],{k:'v'});";
+    let line = chunk.repeat(50_000_000 / chunk.len());
+    std::fs::write(p.join("huge.min.js"), line).unwrap();
+    std::fs::write(p.join(".env"), "DB_PASSWORD=Zq8vN3kL5pW2xRt7\n").unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--max-file-size",
+        "64000000",
+        "--file-time-budget",
+        "500",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(has_secret_finding(&r, ".env"));
+    let b = blockers(&r);
+    assert!(
+        b.iter()
+            .any(|b| b.starts_with("huge.min.js: analysis stopped: over the per-file time budget")),
+        "{b:?}"
+    );
+}
