@@ -502,6 +502,33 @@ fn config_file_is_discovered_and_bad_config_exits_2() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // An unknown rule: a clear message, exit 2, and no report file at all.
+    std::fs::write(
+        dir.path().join("archlint.toml"),
+        "ignore = [\"no-such-rule\"]\n",
+    )
+    .unwrap();
+    let report = dir.path().join("out").join("report.json");
+    std::fs::create_dir_all(report.parent().unwrap()).unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--output",
+        report.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-rule"));
+    assert!(!report.exists());
+    assert_eq!(
+        std::fs::read_dir(report.parent().unwrap()).unwrap().count(),
+        0
+    );
+    // An invalid --format is a usage error: exit 2.
+    let out = run(&["check", "--format", "yaml", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("yaml"));
 }
 
 #[test]
