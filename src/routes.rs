@@ -294,6 +294,35 @@ impl MountTree {
     /// followed through the import.
     fn add_script_mounts(&mut self, units: &[Unit], fns: &HashMap<&str, Vec<(usize, usize)>>) {
         let by_module = ModuleIndex::new(units);
+        // Prefixes kept in named constants (`API_V1_STR: str = "/api/v1"`,
+        // `const API_PREFIX = "/api"`), used when exactly one value has the name.
+        let mut named: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for u in units {
+            if u.model.lang == Lang::Rust || u.model.kind.test {
+                continue;
+            }
+            for l in &u.model.literals {
+                if let Some(n) = &l.name {
+                    if l.value.starts_with('/') && !l.in_test {
+                        named
+                            .entry(n.as_str())
+                            .or_default()
+                            .insert(l.value.as_str());
+                    }
+                }
+            }
+        }
+        let constant = |text: &str| -> Option<String> {
+            let name = text.rsplit('=').next()?.trim().rsplit('.').next()?;
+            match named
+                .get(name)
+                .map(|v| v.iter().collect::<Vec<_>>())
+                .as_deref()
+            {
+                Some([one]) => Some(one.to_string()),
+                _ => None,
+            }
+        };
         for (ui, u) in units.iter().enumerate() {
             let m = u.model;
             if m.lang == Lang::Rust || m.kind.test {
@@ -330,11 +359,12 @@ impl MountTree {
                 let kw = |names: &[&str]| {
                     c.args.iter().find_map(|a| {
                         let (k, _) = a.text.split_once('=')?;
+                        if !names.contains(&k.trim()) {
+                            return None;
+                        }
                         match a.kind {
-                            ArgKind::Str(li) if names.contains(&k.trim()) => {
-                                Some(m.literals[li].value.clone())
-                            }
-                            _ => None,
+                            ArgKind::Str(li) => Some(m.literals[li].value.clone()),
+                            _ => constant(&a.text),
                         }
                     })
                 };
@@ -380,7 +410,10 @@ impl MountTree {
                         let (prefix, child) = match c.args.as_slice() {
                             [p, child, ..] => match p.kind {
                                 ArgKind::Str(li) => (m.literals[li].value.clone(), child),
-                                _ => continue,
+                                _ => match constant(&p.text) {
+                                    Some(v) => (v, child),
+                                    None => continue,
+                                },
                             },
                             [child] => (String::new(), child),
                             _ => continue,
