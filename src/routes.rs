@@ -336,6 +336,17 @@ impl MountTree {
                 // Django: path("api/", include("shop.urls")) mounts shop/urls.py.
                 if django {
                     if let Some(DjangoPath::Include(route, target)) = django_path(m, c) {
+                        // include(router.urls): a DRF router of this file.
+                        if let Some(var) = target.strip_suffix(".urls").filter(|v| is_ident(v)) {
+                            self.parents
+                                .entry(Group::Named(ui, None, var.to_string()))
+                                .or_default()
+                                .push(Mount {
+                                    prefix: route,
+                                    parent: Group::Named(ui, None, URLPATTERNS.into()),
+                                });
+                            continue;
+                        }
                         let module = target.trim_matches(|c| c == '"' || c == '\'');
                         let module = m
                             .imports
@@ -911,9 +922,27 @@ fn django_path<'a>(m: &'a FileModel, c: &'a crate::model::Call) -> Option<Django
     }
 }
 
-/// The views of a Django URLconf; `include(..)`s become mounts.
+/// The views of a Django URLconf; `include(..)`s become mounts. Django REST
+/// framework's `router.register("articles", ArticleViewSet)` is a route on
+/// `router`, served where `include(router.urls)` puts it.
 fn django_paths(file: &str, m: &FileModel, out: &mut Vec<Endpoint>) {
     for c in &m.calls {
+        if c.name == "register" && !c.root.is_empty() && c.args.len() >= 2 {
+            if let ArgKind::Str(li) = c.args[0].kind {
+                out.push(Endpoint {
+                    method: "ANY".into(),
+                    path: format!("/{}", m.literals[li].value.trim_matches(['^', '$', '/'])),
+                    handler: c.args[1].text.chars().take(80).collect(),
+                    file: file.to_string(),
+                    line: c.span.start.line,
+                    framework: "django-rest-framework".into(),
+                    origin: None,
+                    router: Some(c.root.clone()),
+                    scope: None,
+                });
+            }
+            continue;
+        }
         if let Some(DjangoPath::View(route, view)) = django_path(m, c) {
             out.push(Endpoint {
                 method: "ANY".into(),

@@ -768,6 +768,8 @@ fn endpoints_get_the_prefixes_of_routers_in_python_javascript_and_go() {
             // Django: include("shop.urls") prefixes the included URLconf.
             "ANY /admin/ admin.site.urls",
             "ANY / views.home",
+            // Django REST framework: a router's registrations where include(router.urls) puts them.
+            "ANY /shop/api/orders views.OrderViewSet",
             "ANY /shop/products/ views.product_list",
             "ANY /shop/products/(?P<pk>[0-9]+)/ views.ProductDetail.as_view()",
             // Flask: the url_prefix given at registration replaces the blueprint's.

@@ -79,7 +79,7 @@ impl Rule for MissingObservability {
                     &first.file,
                     Span::point(Pos::new(first.line, 1)),
                     format!(
-                        "this service logs, but none of its {} HTTP routes is traced: no request-logging or tracing layer, no `#[instrument]` handler",
+                        "this service logs, but none of its {} HTTP routes is traced or access-logged: no request-logging or tracing middleware",
                         routes.len()
                     ),
                 )
