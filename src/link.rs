@@ -69,6 +69,11 @@ impl Linked {
             for m in &u.model.module {
                 local_modules.insert(m.clone());
             }
+            for f in &u.model.functions {
+                if let Some(im) = &f.inline_mod {
+                    local_modules.insert(im.clone());
+                }
+            }
             for c in &u.model.consts {
                 consts
                     .entry(c.name.clone())
@@ -166,8 +171,10 @@ impl Linked {
                             .iter()
                             .copied()
                             .filter(|&(f, g)| {
-                                units[f].model.functions[g].owner.is_none()
-                                    && units[f].model.module.iter().any(|s| s == qual)
+                                let fun = &units[f].model.functions[g];
+                                fun.owner.is_none()
+                                    && (units[f].model.module.iter().any(|s| s == qual)
+                                        || fun.inline_mod.as_deref() == Some(qual))
                             })
                             .collect();
                     }

@@ -82,6 +82,8 @@ pub struct Function {
     pub checked: Vec<String>,
     /// `#[instrument]` / `#[tracing::instrument]`: every call gets a span.
     pub instrumented: bool,
+    /// The inline module it is defined in (`mod repo { fn f() {} }` -> `repo`).
+    pub inline_mod: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -58,6 +58,7 @@ pub fn lower(
         named: Vec::new(),
         seen_lits: std::collections::HashSet::new(),
         budget,
+        inline_mods: Vec::new(),
     };
     l.visit_file(&file);
     let mut m = l.m;
@@ -99,6 +100,8 @@ struct Lower<'a> {
     named: Vec<(Pos, String)>,
     seen_lits: std::collections::HashSet<Pos>,
     budget: &'a Budget,
+    /// Inline `mod x { .. }` blocks the traversal is in.
+    inline_mods: Vec<String>,
 }
 
 fn pos_of(lc: proc_macro2::LineColumn) -> Pos {
@@ -923,6 +926,7 @@ impl<'a> Lower<'a> {
                         .last()
                         .is_some_and(|s| s.ident == "instrument")
                 }),
+                inline_mod: self.inline_mods.last().cloned(),
             },
             names,
         )
@@ -1267,7 +1271,9 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let was = self.test;
         self.test |= is_test_attr(&m.attrs) || m.ident == "tests";
+        self.inline_mods.push(m.ident.to_string());
         visit::visit_item_mod(self, m);
+        self.inline_mods.pop();
         self.test = was;
     }
 

@@ -348,6 +348,7 @@ impl<'a> Walker<'a> {
             handler_like: false,
             checked: Vec::new(),
             instrumented: false,
+            inline_mod: None,
         });
         let id = self.m.functions.len() - 1;
         self.fns.push(id);
