@@ -284,6 +284,17 @@ fn rules_and_explain() {
     let out = run(&["explain", "n-plus-one-query"]);
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("## Why it matters") && s.contains("## How to fix"));
+    // Markdown as written: headings start their line.
+    assert!(s.lines().any(|l| l == "## What it catches"), "{s}");
+    for rule in [
+        "shared-database",
+        "missing-observability",
+        "non-idempotent-mutation",
+    ] {
+        let out = run(&["explain", rule]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("## How to fix"));
+    }
 }
 
 #[test]

@@ -37,7 +37,13 @@ pub struct RuleMeta {
 impl RuleMeta {
     /// The documentation as users read it (examples are not doctests there).
     pub fn text(&self) -> String {
-        self.doc.replace("```rust,ignore", "```rust")
+        // Doc comments keep the space after `///`: drop it from every line.
+        self.doc
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("```rust,ignore", "```rust")
     }
 }
 
