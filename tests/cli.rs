@@ -24,6 +24,28 @@ fn json(out: &Output) -> serde_json::Value {
 }
 
 /// Drop what legitimately differs between runs: timing.
+/// The report's endpoints as `METHOD PATH HANDLER` lines, with `FILE:LINE` when asked.
+fn endpoint_lines(r: &serde_json::Value, with_location: bool) -> Vec<String> {
+    r["endpoints_created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let line = format!(
+                "{} {} {}",
+                e["method"].as_str().unwrap(),
+                e["path"].as_str().unwrap(),
+                e["handler"].as_str().unwrap()
+            );
+            if with_location {
+                format!("{line} {}:{}", e["file"].as_str().unwrap(), e["line"])
+            } else {
+                line
+            }
+        })
+        .collect()
+}
+
 fn stable(mut v: serde_json::Value) -> serde_json::Value {
     v.as_object_mut().unwrap().remove("stats");
     v
@@ -546,19 +568,7 @@ fn config_file_is_discovered_and_bad_config_exits_2() {
 fn endpoints_from_every_framework() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/endpoints");
     let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
-    let mut got: Vec<String> = r["endpoints_created"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {} {}",
-                e["method"].as_str().unwrap(),
-                e["path"].as_str().unwrap(),
-                e["handler"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let mut got = endpoint_lines(&r, false);
     got.sort();
     assert_eq!(
         got,
@@ -690,21 +700,7 @@ fn changed_since_reports_only_changed_files() {
 fn endpoints_get_the_prefixes_of_nested_and_merged_routers() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/endpoints-nested");
     let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
-    let got: Vec<String> = r["endpoints_created"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {} {} {}:{}",
-                e["method"].as_str().unwrap(),
-                e["path"].as_str().unwrap(),
-                e["handler"].as_str().unwrap(),
-                e["file"].as_str().unwrap(),
-                e["line"]
-            )
-        })
-        .collect();
+    let got = endpoint_lines(&r, true);
     assert_eq!(
         got,
         vec![
@@ -760,19 +756,7 @@ fn architecture_knowledge_is_extended_from_archlint_toml() {
 fn endpoints_get_the_prefixes_of_routers_in_python_javascript_and_go() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/endpoints-scripts");
     let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
-    let got: Vec<String> = r["endpoints_created"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {} {}",
-                e["method"].as_str().unwrap(),
-                e["path"].as_str().unwrap(),
-                e["handler"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let got = endpoint_lines(&r, false);
     assert_eq!(
         got,
         vec![

@@ -402,6 +402,18 @@ fn planted_secrets_are_found_and_never_printed_whole() {
     }
 }
 
+/// Run a check expected to find something (exit 1) and return its JSON report.
+fn report_with_findings(args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn blockers(r: &serde_json::Value) -> Vec<String> {
     r["blockers"]
         .as_array()
@@ -520,7 +532,7 @@ fn a_file_over_the_time_budget_is_a_blocker_and_the_scan_goes_on() {
         .collect();
     std::fs::write(p.join("big.rs"), big).unwrap();
     std::fs::write(p.join(".env"), "DB_PASSWORD=Zq8vN3kL5pW2xRt7\n").unwrap();
-    let out = run(&[
+    let r = report_with_findings(&[
         "check",
         "--format",
         "json",
@@ -528,13 +540,6 @@ fn a_file_over_the_time_budget_is_a_blocker_and_the_scan_goes_on() {
         "1",
         p.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let b = blockers(&r);
     assert!(
         b.iter()
@@ -623,7 +628,7 @@ fn a_fifty_megabyte_single_line_file_is_stopped_by_the_time_budget() {
     let line = chunk.repeat(50_000_000 / chunk.len());
     std::fs::write(p.join("huge.min.js"), line).unwrap();
     std::fs::write(p.join(".env"), "DB_PASSWORD=Zq8vN3kL5pW2xRt7\n").unwrap();
-    let out = run(&[
+    let r = report_with_findings(&[
         "check",
         "--format",
         "json",
@@ -633,13 +638,6 @@ fn a_fifty_megabyte_single_line_file_is_stopped_by_the_time_budget() {
         "500",
         p.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(has_secret_finding(&r, ".env"));
     let b = blockers(&r);
     assert!(

@@ -60,8 +60,15 @@ impl Rule for MissingObservability {
         let Some(routes) = ctx.service_anchor(fi) else {
             return;
         };
-        let first = &ctx.endpoints[fi][0];
-        if ctx.evidence(&ctx.k.arch.observability).is_some() {
+        let n = routes.len();
+        let (message, help, key) = if ctx.evidence(&ctx.k.arch.observability).is_none() {
+            (
+                format!("this service exposes {n} HTTP routes and wires in no logging, tracing or metrics library"),
+                "add structured logging and request tracing (e.g. `tracing` with `tower_http::trace::TraceLayer`), and export metrics",
+                "service",
+            )
+        } else {
+            // Python servers (uvicorn, gunicorn, Django) log every request themselves.
             let traced_langs = routes.iter().any(|e| {
                 !matches!(e.framework.as_str(), "python" | "fastapi/flask" | "django")
                     && !e.file.ends_with(".py")
@@ -72,35 +79,23 @@ impl Rule for MissingObservability {
             {
                 return;
             }
-            out.push(
-                Finding::new(
-                    META.id,
-                    Severity::Warning,
-                    &first.file,
-                    Span::point(Pos::new(first.line, 1)),
-                    format!(
-                        "this service logs, but none of its {} HTTP routes is traced or access-logged: no request-logging or tracing middleware",
-                        routes.len()
-                    ),
-                )
-                .help("add a per-request span or access log (`tower_http::trace::TraceLayer`, `tracing_actix_web::TracingLogger`, `morgan`/`pino-http`), so every log line carries its request")
-                .key("requests"),
-            );
-            return;
-        }
+            (
+                format!("this service logs, but none of its {n} HTTP routes is traced or access-logged: no request-logging or tracing middleware"),
+                "add a per-request span or access log (`tower_http::trace::TraceLayer`, `tracing_actix_web::TracingLogger`, `morgan`/`pino-http`), so every log line carries its request",
+                "requests",
+            )
+        };
+        let first = &ctx.endpoints[fi][0];
         out.push(
             Finding::new(
                 META.id,
                 Severity::Warning,
                 &first.file,
                 Span::point(Pos::new(first.line, 1)),
-                format!(
-                    "this service exposes {} HTTP routes and wires in no logging, tracing or metrics library",
-                    routes.len()
-                ),
+                message,
             )
-            .help("add structured logging and request tracing (e.g. `tracing` with `tower_http::trace::TraceLayer`), and export metrics")
-            .key("service"),
+            .help(help)
+            .key(key),
         );
     }
 }
