@@ -1,7 +1,7 @@
 use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::link::FnRef;
-use crate::model::{Lang, SqlFacts};
+use crate::model::SqlFacts;
 use crate::rules::{ProgramCtx, Rule, RuleMeta};
 use crate::source::{Pos, Span};
 
@@ -26,6 +26,10 @@ declare_rule! {
     ///         .bind(o.customer_id).bind(o.total).execute(&db).await?;
     /// }
     /// ```
+    ///
+    /// Inserts seen: SQL in any language (sqlx, psycopg, `database/sql`, pg),
+    /// and diesel's `insert_into`. ORM `create`/`save` calls are not counted:
+    /// their table, and so its keys, is not known.
     ///
     /// ## How to fix
     /// Accept an `Idempotency-Key` header and store it with a unique
@@ -67,14 +71,18 @@ impl Rule for NonIdempotentMutation {
 
     fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
         let u = &ctx.units[fi];
-        if u.model.lang != Lang::Rust {
+        if u.model.kind.test {
             return;
         }
         for e in &ctx.endpoints[fi] {
             if !matches!(e.method.as_str(), "POST" | "PUT" | "PATCH") {
                 continue;
             }
-            let name = e.handler.rsplit("::").next().unwrap_or_default();
+            // `routes::orders::create`, `views.create_order`, `h.CreateOrder`.
+            let name = e.handler.rsplit(['.', ':']).next().unwrap_or_default();
+            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                continue; // an inline handler
+            }
             let handlers: Vec<FnRef> = ctx
                 .linked
                 .functions_named(name)
