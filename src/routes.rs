@@ -25,15 +25,22 @@ pub struct Endpoint {
     pub file: String,
     pub line: u32,
     pub framework: String,
-    /// The `route` call that declares it (Rust router chains).
+    /// What it hangs on, to find the prefixes of.
     #[serde(skip)]
-    pub origin: Option<CallId>,
-    /// The router variable it hangs on (Python, JavaScript/TypeScript, Go),
-    /// and the function that uses it.
-    #[serde(skip)]
-    pub router: Option<String>,
-    #[serde(skip)]
-    pub scope: Option<usize>,
+    pub anchor: Anchor,
+}
+
+/// What a declared route hangs on.
+#[derive(Clone, Debug)]
+pub enum Anchor {
+    /// The `route` call of a Rust router chain.
+    Chain(CallId),
+    /// A router variable (Python, JavaScript/TypeScript, Go), in a function
+    /// or at module level (`None`).
+    Router(Option<usize>, String),
+    /// Its handler: Rust attribute routes, registered by `.service(handler)`
+    /// (NestJS decorator routes too, which carry their whole path).
+    Handler,
 }
 
 /// Every unit's routes with their full paths, indexed like `units`.
@@ -45,26 +52,19 @@ pub fn endpoints(units: &[Unit]) -> Vec<Vec<Endpoint>> {
         let m = units[ui].model;
         let mut out = Vec::with_capacity(eps.len());
         for e in eps.drain(..) {
-            let groups = match e.origin {
-                Some(c) => vec![tree.group_of(ui, m, c)],
-                None if m.lang == Lang::Rust => tree.services_of(&e.handler),
-                None => match &e.router {
-                    Some(r) => vec![Group::Named(ui, e.scope, r.clone())],
-                    None => Vec::new(),
-                },
+            let groups = match &e.anchor {
+                Anchor::Chain(c) => vec![tree.group_of(ui, m, *c)],
+                Anchor::Handler if m.lang == Lang::Rust => tree.services_of(&e.handler),
+                // NestJS controllers carry their whole path.
+                Anchor::Handler => Vec::new(),
+                Anchor::Router(scope, r) => vec![Group::Named(ui, *scope, r.clone())],
             };
-            let prefixes: Vec<String> = groups
-                .iter()
-                .flat_map(|g| tree.prefixes(g, 0))
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
+            let prefixes: std::collections::BTreeSet<String> =
+                groups.iter().flat_map(|g| tree.prefixes(g, 0)).collect();
             if prefixes.is_empty() {
                 out.push(e);
                 continue;
             }
-            let mut prefixes = prefixes;
-            prefixes.sort();
             for p in prefixes.iter().take(MAX_PREFIXES) {
                 let mut e = e.clone();
                 e.path = join(p, &e.path);
@@ -817,9 +817,10 @@ fn declared(rel: &str, m: &crate::model::FileModel) -> Vec<Endpoint> {
             file: rel.to_string(),
             line: rt.pos.line,
             framework: rt.framework.clone(),
-            origin: None,
-            router: rt.router.clone(),
-            scope: None,
+            anchor: match &rt.router {
+                Some(r) => Anchor::Router(None, r.clone()),
+                None => Anchor::Handler,
+            },
         });
     }
     if m.lang != Lang::Rust {
@@ -870,9 +871,7 @@ fn declared(rel: &str, m: &crate::model::FileModel) -> Vec<Endpoint> {
                 } else {
                     "axum".into()
                 },
-                origin: Some(id),
-                router: None,
-                scope: None,
+                anchor: Anchor::Chain(id),
             });
         }
     }
@@ -936,9 +935,7 @@ fn django_paths(file: &str, m: &FileModel, out: &mut Vec<Endpoint>) {
                     file: file.to_string(),
                     line: c.span.start.line,
                     framework: "django-rest-framework".into(),
-                    origin: None,
-                    router: Some(c.root.clone()),
-                    scope: None,
+                    anchor: Anchor::Router(None, c.root.clone()),
                 });
             }
             continue;
@@ -951,9 +948,7 @@ fn django_paths(file: &str, m: &FileModel, out: &mut Vec<Endpoint>) {
                 file: file.to_string(),
                 line: c.span.start.line,
                 framework: "django".into(),
-                origin: None,
-                router: Some(URLPATTERNS.into()),
-                scope: None,
+                anchor: Anchor::Router(None, URLPATTERNS.into()),
             });
         }
     }
@@ -1080,9 +1075,7 @@ fn router_calls(file: &str, m: &crate::model::FileModel, out: &mut Vec<Endpoint>
             file: file.to_string(),
             line: c.span.start.line,
             framework: framework.into(),
-            origin: None,
-            router: Some(root.to_string()),
-            scope: c.func,
+            anchor: Anchor::Router(c.func, root.to_string()),
         });
     }
 }

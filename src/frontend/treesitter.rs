@@ -88,7 +88,11 @@ pub fn lower(
     };
     l.walk(root, 0);
     let mut m = l.m;
-    if matches!(lang, Lang::TypeScript | Lang::JavaScript) && !kind.test {
+    // A second walk, so only over files that declare a controller.
+    if matches!(lang, Lang::TypeScript | Lang::JavaScript)
+        && !kind.test
+        && text.contains("@Controller")
+    {
         nest_routes(root, text, &idx, &mut m.routes);
     }
     if budget.ran_out() {
