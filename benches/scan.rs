@@ -24,6 +24,7 @@ fn options(path: &Path, rules: bool) -> Options {
             .map(|n| n.get())
             .unwrap_or(1),
         no_ignore: false,
+        include_vendored: false,
         max_file_size: 4 << 20,
         file_time_budget: None,
         select: if rules { None } else { Some(Vec::new()) },

@@ -62,6 +62,9 @@ pub struct CheckArgs {
     /// Do not respect .gitignore, .ignore and .archlintignore files.
     #[arg(long)]
     pub no_ignore: bool,
+    /// Also analyse vendored, minified and generated files (skipped by default)
+    #[arg(long)]
+    pub include_vendored: bool,
     /// Skip files larger than this many bytes (reported as blockers).
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     pub max_file_size: u64,

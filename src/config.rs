@@ -36,6 +36,9 @@ pub struct Config {
     pub knowledge: Option<RawKnowledge>,
     #[serde(default)]
     pub secrets: Option<RawSecrets>,
+    /// Globs that give files a role (`vendored`, `script`, `source`, ...).
+    #[serde(default)]
+    pub roles: Option<crate::roles::RoleOverrides>,
     /// Where the configuration was read from.
     #[serde(skip)]
     pub source: Option<PathBuf>,

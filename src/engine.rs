@@ -13,12 +13,14 @@ use std::sync::OnceLock;
 use crate::budget::Budget;
 use crate::config::Config;
 use crate::discover::{self, glob_lite::Glob, Candidate};
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::frontend::{self, sql::Dialect};
 use crate::knowledge::Knowledge;
 use crate::link::{Linked, Unit};
 use crate::manifest::{self, Dep};
-use crate::model::{FileModel, Lang, Suppression};
+use crate::model::{FileModel, Lang, PathKind, Suppression};
+use crate::packages::PackageGraph;
+use crate::roles::{Role, Roles};
 use crate::rules::{self, FileCtx, ProgramCtx, Rule};
 use crate::secrets::SecretKnowledge;
 
@@ -26,6 +28,8 @@ pub struct Options {
     pub paths: Vec<PathBuf>,
     pub jobs: usize,
     pub no_ignore: bool,
+    /// Analyse vendored, minified and generated files too.
+    pub include_vendored: bool,
     pub max_file_size: u64,
     /// Per-file analysis time budget; `None` is unlimited.
     pub file_time_budget: Option<Duration>,
@@ -46,8 +50,11 @@ pub struct FileResult {
     pub findings: Vec<Finding>,
     pub blockers: Vec<String>,
     pub deps: Vec<Dep>,
+    /// The package this file declares, when it is a manifest.
+    pub package: Option<crate::manifest::PackageDecl>,
     pub bytes: u64,
     pub parse_time: Duration,
+    pub role: Role,
 }
 
 #[derive(Default, Debug, Clone, serde::Serialize)]
@@ -71,12 +78,16 @@ pub struct Analysis {
     pub rules: Vec<&'static dyn Rule>,
     /// Every HTTP route with its full path, by file and line.
     pub endpoints: Vec<crate::routes::Endpoint>,
+    /// Files per role (`vendored` ones were not analysed).
+    pub roles: std::collections::BTreeMap<&'static str, usize>,
 }
 
 struct Shared<'a> {
     k: &'a Knowledge,
     sk: &'a SecretKnowledge,
     rules: &'a [&'static dyn Rule],
+    roles: &'a Roles,
+    include_vendored: bool,
     max: u64,
     budget: Option<Duration>,
     dialect: Dialect,
@@ -104,6 +115,7 @@ pub fn run(opts: &Options) -> Result<Analysis, String> {
 fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, String> {
     let k = Knowledge::load(opts.config.knowledge.as_ref())?;
     let sk = SecretKnowledge::load(opts.config.secrets.as_ref())?;
+    let roles = Roles::load(opts.config.roles.as_ref())?;
     let exclude: Vec<Glob> = opts
         .config
         .exclude
@@ -136,6 +148,8 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         k: &k,
         sk: &sk,
         rules: &rules,
+        roles: &roles,
+        include_vendored: opts.include_vendored,
         max: opts.max_file_size,
         budget: opts.file_time_budget,
         dialect: opts.config.dialect.unwrap_or_else(|| guess_dialect(&cands)),
@@ -165,9 +179,14 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
             model: results[i].model.as_ref().unwrap(),
         })
         .collect();
+    let decls: Vec<crate::manifest::PackageDecl> =
+        results.iter().filter_map(|r| r.package.clone()).collect();
+    let files: Vec<(&str, Lang)> = units.iter().map(|u| (u.path, u.model.lang)).collect();
+    let mut graph = PackageGraph::build(&decls, &files, &roles);
+    graph.mark_serving(|fi| !units[fi].model.routes.is_empty());
     // A bug in linking must not lose the per-file findings: fall back to no summaries.
     let linked = match catch_unwind(AssertUnwindSafe(|| {
-        pool.install(|| Linked::build(&units, &k))
+        pool.install(|| Linked::build(&units, &k, graph.clone()))
     })) {
         Ok(l) => l,
         Err(p) => {
@@ -175,7 +194,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
                 "internal error while linking (cross-file analysis disabled): {}",
                 panic_text(&p)
             ));
-            Linked::build(&[], &k)
+            Linked::build(&[], &k, PackageGraph::build(&[], &files, &roles))
         }
     };
     let link_ms = t2.elapsed().as_millis() as u64;
@@ -211,7 +230,11 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
                 for r in &rules {
                     let mut local = Vec::new();
                     match catch_unwind(AssertUnwindSafe(|| r.check_program(&ctx, fi, &mut local))) {
-                        Ok(()) => out.extend(local),
+                        Ok(()) => out.extend(
+                            local
+                                .into_iter()
+                                .filter_map(|f| in_context(f, units[fi].model.kind.role, fi, &linked.packages)),
+                        ),
                         Err(p) => errs.push(format!(
                             "{}: internal error in rule {}: {}",
                             units[fi].path,
@@ -268,7 +291,12 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         (&a.file, a.line, &a.method, &a.path).cmp(&(&b.file, b.line, &b.method, &b.path))
     });
     drop(units);
+    let mut roles = std::collections::BTreeMap::new();
+    for r in &results {
+        *roles.entry(r.role.as_str()).or_insert(0) += 1;
+    }
     Ok(Analysis {
+        roles,
         files_scanned: results.len(),
         results,
         findings,
@@ -285,6 +313,43 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         rules,
         endpoints: all_endpoints,
     })
+}
+
+/// Rules judge code as if it served requests; where a file stands says how
+/// much a finding there matters. A browser application, a vendored bundle or
+/// a catalog is not the backend (dropped); a one-off script's N+1 is a note,
+/// not an outage (info); a blocking call in async code of a package that
+/// neither serves HTTP nor is used by one that does stalls no request
+/// (warning, and the message says so).
+fn in_context(
+    mut f: Finding,
+    role: Role,
+    fi: usize,
+    graph: &PackageGraph,
+) -> Option<Finding> {
+    let pkg = graph.package(fi);
+    if pkg.client || matches!(role, Role::Vendored | Role::Locale) {
+        return None;
+    }
+    let request_rules = [
+        "n-plus-one-query",
+        "unbounded-query",
+        "blocking-call-in-async",
+        "unhandled-external-call",
+    ];
+    if role == Role::Script && request_rules.contains(&f.rule.as_str()) {
+        f.severity = Severity::Info;
+        f.message.push_str(" (in a one-off script, not on a request path)");
+        return Some(f);
+    }
+    if f.rule == "blocking-call-in-async" && !graph.request_path(graph.of_file[fi]) {
+        f.severity = f.severity.min(Severity::Warning);
+        f.message.push_str(&format!(
+            " (package `{}` neither serves HTTP nor is used by a package that does: not on a request path)",
+            pkg.name
+        ));
+    }
+    Some(f)
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -541,10 +606,17 @@ fn analyse_file(c: &Candidate, s: &Shared) -> FileResult {
         findings: Vec::new(),
         blockers: Vec::new(),
         deps: Vec::new(),
+        package: None,
         bytes: 0,
         parse_time: Duration::ZERO,
+        role: Role::Source,
     };
     if frontend::is_known_binary(&c.rel) {
+        return r;
+    }
+    let k = frontend::path_kind(&c.rel);
+    r.role = s.roles.of_path(&c.rel, k.test, k.example, k.migration);
+    if r.role == Role::Vendored && !s.include_vendored {
         return r;
     }
     let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
@@ -601,7 +673,16 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
         }
     };
     let lang = frontend::lang_of(&c.rel);
-    let kind = frontend::path_kind(&c.rel);
+    if r.role != Role::Vendored && s.roles.vendored_content(&c.rel, text) {
+        r.role = Role::Vendored;
+        if !s.include_vendored {
+            return;
+        }
+    }
+    let kind = PathKind {
+        role: r.role,
+        ..frontend::path_kind(&c.rel)
+    };
     let deep = lang != Lang::Text && max_nesting(text) > MAX_NESTING;
     let budget = Budget::starting_now(s.budget);
     let mut model = match lang {
@@ -655,6 +736,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
     }
     model.suppressions = suppressions(text);
     r.deps = manifest::deps(&c.rel, text);
+    r.package = manifest::package(&c.rel, text);
     let ctx = FileCtx {
         path: &c.rel,
         text,
@@ -715,6 +797,7 @@ mod tests {
             paths: vec![path.to_path_buf()],
             jobs: 2,
             no_ignore: false,
+            include_vendored: false,
             max_file_size: 1 << 20,
             file_time_budget: None,
             select: None,
@@ -760,10 +843,13 @@ mod tests {
         let k = Knowledge::load(None).unwrap();
         let sk = SecretKnowledge::load(None).unwrap();
         let rules = rules::all();
+        let roles = Roles::load(None).unwrap();
         let shared = Shared {
             k: &k,
             sk: &sk,
             rules: &rules,
+            roles: &roles,
+            include_vendored: false,
             max: 1 << 20,
             budget: None,
             dialect: Dialect::Postgres,

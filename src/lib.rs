@@ -17,7 +17,9 @@ pub mod knowledge;
 pub mod link;
 pub mod manifest;
 pub mod model;
+pub mod packages;
 pub mod report;
+pub mod roles;
 pub mod routes;
 pub mod rules;
 pub mod schema;
@@ -72,6 +74,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         paths,
         jobs,
         no_ignore: args.no_ignore,
+        include_vendored: args.include_vendored,
         max_file_size: args.max_file_size,
         file_time_budget: (args.file_time_budget > 0)
             .then(|| std::time::Duration::from_millis(args.file_time_budget)),

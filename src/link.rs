@@ -1,14 +1,21 @@
-//! Cross-file linking: one symbol table, call resolution and function
+//! Cross-file linking: symbols per package, call resolution and function
 //! summaries ("runs a query", "may block"), computed once for the whole scan
 //! and shared by every rule.
+//!
+//! Resolution is scoped by the [package graph](crate::packages): a call only
+//! resolves into its own language and into packages its manifest reaches,
+//! through paths and imports first; a method needs evidence of its receiver's
+//! type, or a name that is specific and unique among the reachable packages.
+//! An unresolved call costs a missed hop; a wrong one invents findings.
 //!
 //! Summaries propagate backwards over the call graph with a worklist, so the
 //! cost is linear in the number of call edges, whatever the depth of helpers.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::knowledge::Knowledge;
-use crate::model::{ArgKind, CallId, CallKind, FileModel, SqlFacts};
+use crate::knowledge::{path_matches, Knowledge};
+use crate::model::{ArgKind, CallId, CallKind, Family, FileModel, SqlFacts};
+use crate::packages::PackageGraph;
 use crate::schema::Schema;
 use crate::semantics;
 
@@ -29,25 +36,18 @@ pub struct Step {
 pub struct Linked {
     by_name: HashMap<String, Vec<FnRef>>,
     local_modules: HashSet<String>,
-    /// The crate (package folder) of each file: free functions resolve within it.
-    pub crates: Vec<String>,
+    /// Packages, the package of each file, and what each package reaches.
+    pub packages: PackageGraph,
     pub queries: HashMap<FnRef, Step>,
     pub blocks: HashMap<FnRef, Step>,
+    /// Functions that run a closure they are given off the async executor
+    /// (`fn run(&self, f: F) { block_in_place(move || f(conn)) }`).
+    offloaders: HashSet<FnRef>,
+    /// `macro_rules!` macros handing a fragment to a call as a closure: (file, callee).
+    offload_macros: HashMap<String, Vec<(usize, String)>>,
     /// Named string constants: name -> (file, literal).
     pub consts: HashMap<String, Vec<(usize, usize)>>,
     pub schema: Schema,
-}
-
-/// The package folder of a file: the path before its `src/`, `tests/`, ... folder.
-pub fn crate_of(path: &str) -> String {
-    let segs: Vec<&str> = path.split('/').collect();
-    match segs
-        .iter()
-        .rposition(|s| matches!(*s, "src" | "tests" | "benches" | "examples"))
-    {
-        Some(i) => segs[..i].join("/"),
-        None => segs[..segs.len().saturating_sub(1)].join("/"),
-    }
 }
 
 pub struct Unit<'a> {
@@ -56,10 +56,11 @@ pub struct Unit<'a> {
 }
 
 impl Linked {
-    pub fn build(units: &[Unit], k: &Knowledge) -> Linked {
+    pub fn build(units: &[Unit], k: &Knowledge, packages: PackageGraph) -> Linked {
         let mut by_name: HashMap<String, Vec<FnRef>> = HashMap::new();
         let mut local_modules = HashSet::new();
         let mut consts: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut offload_macros: HashMap<String, Vec<(usize, String)>> = HashMap::new();
         for (fi, u) in units.iter().enumerate() {
             for (gi, f) in u.model.functions.iter().enumerate() {
                 if !f.is_test {
@@ -79,6 +80,12 @@ impl Linked {
                     .entry(c.name.clone())
                     .or_default()
                     .push((fi, c.literal));
+            }
+            for (name, callee) in &u.model.offload_macros {
+                offload_macros
+                    .entry(name.clone())
+                    .or_default()
+                    .push((fi, callee.clone()));
             }
         }
         // Schema: DDL in migration order (path order), diesel's table! macros too.
@@ -107,180 +114,516 @@ impl Linked {
         let mut l = Linked {
             by_name,
             local_modules,
-            crates: units.iter().map(|u| crate_of(u.path)).collect(),
+            packages,
             queries: HashMap::new(),
             blocks: HashMap::new(),
+            offloaders: HashSet::new(),
+            offload_macros,
             consts,
             schema,
         };
+        l.infer_offloaders(units, k);
         l.summarise(units, k);
         l
     }
 
-    /// Every function of this name in the tree.
-    pub fn functions_named(&self, name: &str) -> Vec<FnRef> {
-        self.by_name.get(name).cloned().unwrap_or_default()
+    /// Every function of this name that code in unit `fi` can reach.
+    pub fn functions_named(&self, fi: usize, name: &str) -> Vec<FnRef> {
+        self.by_name
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|&(f, _)| self.packages.visible(fi, f))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
-    /// The crate's own functions a call may reach.
+    /// The functions of the tree a call may reach: within its language, in
+    /// packages its own reaches, and only with evidence.
     pub fn resolve(&self, units: &[Unit], fi: usize, id: CallId, k: &Knowledge) -> Vec<FnRef> {
         let m = units[fi].model;
         let c = &m.calls[id];
-        let Some(cands) = self.by_name.get(&c.name) else {
+        if c.kind == CallKind::Macro {
             return Vec::new();
-        };
+        }
+        let cands = self.functions_named(fi, &c.name);
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        match m.lang.family() {
+            Family::Rust => self.resolve_rust(units, fi, id, cands, k),
+            Family::Python | Family::Js | Family::Go => {
+                self.resolve_dynamic(units, fi, id, cands, k)
+            }
+            Family::Other => Vec::new(),
+        }
+    }
+
+    fn resolve_rust(
+        &self,
+        units: &[Unit],
+        fi: usize,
+        id: CallId,
+        mut cands: Vec<FnRef>,
+        k: &Knowledge,
+    ) -> Vec<FnRef> {
+        let m = units[fi].model;
+        let c = &m.calls[id];
         let caller = c.func.map(|f| &m.functions[f]);
-        match c.kind {
-            CallKind::Macro => Vec::new(),
-            CallKind::Path => {
-                let full = m.resolve_path(&c.path);
-                let segs: Vec<&str> = full.split("::").collect();
-                if segs.len() >= 2 {
-                    let first = segs[0];
-                    let local = matches!(first, "crate" | "self" | "super" | "Self")
-                        || self.local_modules.contains(first)
-                        || first
-                            .chars()
-                            .next()
-                            .is_some_and(|ch| ch.is_ascii_uppercase());
-                    if !local {
-                        return Vec::new();
-                    }
-                    let qual = segs[segs.len() - 2];
-                    let owner = if qual == "Self" {
-                        caller.and_then(|f| f.owner.as_deref())
-                    } else {
-                        Some(qual)
-                    };
-                    if qual
+        let fun = |(f, g): FnRef| &units[f].model.functions[g];
+        let mine = self.packages.of_file[fi];
+        if c.kind == CallKind::Path {
+            let full = m.resolve_path(&c.path);
+            let mut segs: Vec<&str> = full.split("::").collect();
+            // The crate the path starts in: `other_crate::db::find` names one
+            // of the tree's crates (the callee is there or nowhere).
+            let mut home = mine;
+            if segs.len() >= 2 {
+                if let Some(p) = self.packages.crate_named(fi, segs[0]) {
+                    home = p;
+                    cands.retain(|&(f, _)| self.packages.of_file[f] == p);
+                    segs[0] = "crate";
+                } else if segs[0] == "crate" || segs[0] == "self" || segs[0] == "super" {
+                    cands.retain(|&(f, _)| self.packages.of_file[f] == mine);
+                }
+            }
+            let mine = home;
+            if segs.len() >= 2 {
+                let first = segs[0];
+                let local = matches!(first, "crate" | "self" | "super" | "Self")
+                    || self.local_modules.contains(first)
+                    || first
                         .chars()
                         .next()
-                        .is_some_and(|ch| ch.is_ascii_uppercase())
-                    {
-                        return cands
-                            .iter()
-                            .copied()
-                            .filter(|&(f, g)| {
-                                let fun = &units[f].model.functions[g];
-                                fun.owner.as_deref() == owner || fun.trait_name.as_deref() == owner
-                            })
-                            .collect();
-                    }
-                    if !matches!(qual, "crate" | "self" | "super") {
-                        return cands
-                            .iter()
-                            .copied()
-                            .filter(|&(f, g)| {
-                                let fun = &units[f].model.functions[g];
-                                fun.owner.is_none()
-                                    && (units[f].model.module.iter().any(|s| s == qual)
-                                        || fun.inline_mod.as_deref() == Some(qual))
-                            })
-                            .collect();
-                    }
+                        .is_some_and(|ch| ch.is_ascii_uppercase());
+                if !local {
+                    return Vec::new();
                 }
-                // An unqualified or `crate::` function: one of this crate's.
-                let mine = &self.crates[fi];
-                let free: Vec<FnRef> = cands
-                    .iter()
-                    .copied()
-                    .filter(|&(f, g)| {
-                        units[f].model.functions[g].owner.is_none() && &self.crates[f] == mine
-                    })
-                    .collect();
-                // Prefer a definition in the same file (a private helper).
-                let here: Vec<FnRef> = free.iter().copied().filter(|&(f, _)| f == fi).collect();
-                if here.is_empty() {
-                    free
+                let qual = segs[segs.len() - 2];
+                let owner = if qual == "Self" {
+                    caller.and_then(|f| f.owner.as_deref())
                 } else {
-                    here
-                }
-            }
-            CallKind::Method => {
-                let methods = cands
-                    .iter()
-                    .copied()
-                    .filter(|&(f, g)| units[f].model.functions[g].has_self);
-                let on_self = c.prev.is_none() && c.root == "self";
-                if on_self {
-                    let own = caller.and_then(|f| f.owner.clone());
-                    let mine: Vec<FnRef> = methods
-                        .clone()
-                        .filter(|&(f, g)| {
-                            let fun = &units[f].model.functions[g];
-                            fun.owner == own
-                                || (fun.trait_name.is_some()
-                                    && fun.trait_name == caller.and_then(|x| x.trait_name.clone()))
+                    Some(qual)
+                };
+                if qual
+                    .chars()
+                    .next()
+                    .is_some_and(|ch| ch.is_ascii_uppercase())
+                {
+                    let typed: Vec<FnRef> = cands
+                        .iter()
+                        .copied()
+                        .filter(|&r| {
+                            fun(r).owner.as_deref() == owner || fun(r).trait_name.as_deref() == owner
                         })
                         .collect();
-                    // The same method from several trait impls of one type
-                    // (`IntoResource<String>` and `IntoResource<PgPool>`): which one
-                    // runs depends on types we do not see.
-                    let same_type = mine
-                        .iter()
-                        .filter(|&&(f, g)| units[f].model.functions[g].owner == own)
-                        .count();
-                    if same_type > 1 {
-                        return Vec::new();
-                    }
-                    if !mine.is_empty() {
-                        return mine;
-                    }
+                    return self.one_package(typed, mine);
                 }
-                // Without types, a method name alone is weak evidence: resolve it when
-                // the receiver names the type (`self.user_repo` ~ `UserRepo`), or when
-                // the name is specific (`find_user_by_email`), never for `get`/`verify`.
-                let recv = semantics::handle_name(if c.prev.is_none() { &c.root } else { "" })
-                    .replace('_', "")
-                    .to_ascii_lowercase();
-                let by_type: Vec<FnRef> = if recv.is_empty() {
-                    Vec::new()
-                } else {
-                    methods
-                        .clone()
+                if !matches!(qual, "crate" | "self" | "super") {
+                    let in_module: Vec<FnRef> = cands
+                        .iter()
+                        .copied()
                         .filter(|&(f, g)| {
                             let fun = &units[f].model.functions[g];
-                            let o = fun.owner.as_deref().unwrap_or("").to_ascii_lowercase();
-                            !o.is_empty()
-                                && (o == recv
-                                    || (recv.len() >= 4
-                                        && (o.ends_with(&recv) || recv.ends_with(&o))))
+                            fun.owner.is_none()
+                                && (units[f].model.module.iter().any(|s| s == qual)
+                                    || fun.inline_mod.as_deref() == Some(qual))
                         })
-                        .collect()
-                };
-                // `serializer.response()` with `TagSerializer` and `ArticleSerializer`
-                // both in the crate: without the variable's type, it is ambiguous.
-                let exact: Vec<FnRef> = by_type
+                        .collect();
+                    return self.one_package(in_module, mine);
+                }
+            }
+            // An unqualified or `crate::` function: one of this crate's.
+            let free: Vec<FnRef> = cands
+                .iter()
+                .copied()
+                .filter(|&(f, g)| {
+                    units[f].model.functions[g].owner.is_none()
+                        && self.packages.of_file[f] == mine
+                })
+                .collect();
+            // Prefer a definition in the same file (a private helper).
+            let here: Vec<FnRef> = free.iter().copied().filter(|&(f, _)| f == fi).collect();
+            return if here.is_empty() { free } else { here };
+        }
+        // Methods.
+        let methods: Vec<FnRef> = cands
+            .iter()
+            .copied()
+            .filter(|&r| fun(r).has_self)
+            .collect();
+        let on_self = c.prev.is_none() && c.root == "self";
+        if on_self {
+            let own = caller.and_then(|f| f.owner.clone());
+            let mine_: Vec<FnRef> = methods
+                .iter()
+                .copied()
+                .filter(|&r| {
+                    fun(r).owner == own
+                        || (fun(r).trait_name.is_some()
+                            && fun(r).trait_name == caller.and_then(|x| x.trait_name.clone()))
+                })
+                .collect();
+            // The same method from several trait impls of one type
+            // (`IntoResource<String>` and `IntoResource<PgPool>`): which one
+            // runs depends on types we do not see.
+            let same_type = mine_.iter().filter(|&&r| fun(r).owner == own).count();
+            if same_type > 1 {
+                return Vec::new();
+            }
+            if !mine_.is_empty() {
+                return mine_;
+            }
+        }
+        // The receiver's declared type: a parameter (`conn: &DbConn`).
+        if c.prev.is_none() {
+            if let Some(ty) = caller.and_then(|f| {
+                f.params
+                    .iter()
+                    // (not a callback's connection parameter the frontend adds)
+                    .find(|p| p.name == c.root && !p.ty.is_empty() && p.ty != "Connection")
+                    .map(|p| type_name(&p.ty))
+            }) {
+                let typed: Vec<FnRef> = methods
                     .iter()
                     .copied()
-                    .filter(|&(f, g)| {
-                        units[f].model.functions[g]
-                            .owner
-                            .as_deref()
-                            .unwrap_or("")
-                            .to_ascii_lowercase()
-                            == recv
+                    .filter(|&r| {
+                        fun(r).owner.as_deref() == Some(ty.as_str())
+                            || fun(r).trait_name.as_deref() == Some(ty.as_str())
                     })
                     .collect();
-                let owners: HashSet<&str> = by_type
-                    .iter()
-                    .filter_map(|&(f, g)| units[f].model.functions[g].owner.as_deref())
-                    .collect();
-                let by_type = if !exact.is_empty() {
-                    exact
-                } else if owners.len() > 1 {
-                    Vec::new()
-                } else {
-                    by_type
-                };
-                if !by_type.is_empty()
-                    || k.common_methods.contains(&c.name)
-                    || !c.name.contains('_')
-                {
-                    return by_type;
-                }
-                methods.collect()
+                // A type of a library (`SelectStatement`): not ours to resolve.
+                return self.one_package(typed, mine);
             }
+        }
+        self.by_receiver_name(units, fi, id, methods, k)
+    }
+
+    /// Without types, a method name alone is weak evidence: resolve it when
+    /// the receiver names the type (`self.user_repo` ~ `UserRepo`), or when the
+    /// name is specific (`find_user_by_email`) and one type (or one trait)
+    /// of the reachable packages defines it; never for `get`/`build`/`run`.
+    fn by_receiver_name(
+        &self,
+        units: &[Unit],
+        fi: usize,
+        id: CallId,
+        methods: Vec<FnRef>,
+        k: &Knowledge,
+    ) -> Vec<FnRef> {
+        let m = units[fi].model;
+        let c = &m.calls[id];
+        let fun = |(f, g): FnRef| &units[f].model.functions[g];
+        let mine = self.packages.of_file[fi];
+        let recv = semantics::handle_name(if c.prev.is_none() { &c.root } else { "" })
+            .replace('_', "")
+            .to_ascii_lowercase();
+        let by_type: Vec<FnRef> = if recv.is_empty() {
+            Vec::new()
+        } else {
+            methods
+                .iter()
+                .copied()
+                .filter(|&r| {
+                    let o = fun(r).owner.as_deref().unwrap_or("").to_ascii_lowercase();
+                    !o.is_empty()
+                        && (o == recv
+                            || (recv.len() >= 4 && (o.ends_with(&recv) || recv.ends_with(&o))))
+                })
+                .collect()
+        };
+        // `serializer.response()` with `TagSerializer` and `ArticleSerializer`
+        // both in the crate: without the variable's type, it is ambiguous.
+        let exact: Vec<FnRef> = by_type
+            .iter()
+            .copied()
+            .filter(|&r| fun(r).owner.as_deref().unwrap_or("").to_ascii_lowercase() == recv)
+            .collect();
+        let owners: HashSet<&str> = by_type
+            .iter()
+            .filter_map(|&r| fun(r).owner.as_deref())
+            .collect();
+        let by_type = if !exact.is_empty() {
+            exact
+        } else if owners.len() > 1 {
+            Vec::new()
+        } else {
+            by_type
+        };
+        if !by_type.is_empty() {
+            return self.one_package(by_type, mine);
+        }
+        if k.common_methods.contains(&c.name) || !c.name.contains('_') {
+            return Vec::new();
+        }
+        // One type, or implementations of one trait (any of them may run).
+        let owners: HashSet<Option<&str>> = methods.iter().map(|&r| fun(r).owner.as_deref()).collect();
+        let traits: HashSet<Option<&str>> = methods
+            .iter()
+            .map(|&r| fun(r).trait_name.as_deref())
+            .collect();
+        if owners.len() == 1 || (traits.len() == 1 && !traits.contains(&None)) {
+            return methods;
+        }
+        Vec::new()
+    }
+
+    /// Candidates defined in one package: the caller's own when it has one,
+    /// else the single other package; several packages defining a same-named
+    /// type's method is a choice the code makes by types we do not see.
+    fn one_package(&self, cands: Vec<FnRef>, mine: crate::packages::PkgId) -> Vec<FnRef> {
+        let pkgs: HashSet<usize> = cands.iter().map(|&(f, _)| self.packages.of_file[f]).collect();
+        if pkgs.len() <= 1 {
+            return cands;
+        }
+        if pkgs.contains(&mine) {
+            return cands
+                .into_iter()
+                .filter(|&(f, _)| self.packages.of_file[f] == mine)
+                .collect();
+        }
+        Vec::new()
+    }
+
+    /// Python, TypeScript/JavaScript and Go: names come into a file by
+    /// definition, import or (Go) package, so a call resolves through those.
+    fn resolve_dynamic(
+        &self,
+        units: &[Unit],
+        fi: usize,
+        id: CallId,
+        cands: Vec<FnRef>,
+        k: &Knowledge,
+    ) -> Vec<FnRef> {
+        let m = units[fi].model;
+        let c = &m.calls[id];
+        let fun = |(f, g): FnRef| &units[f].model.functions[g];
+        let dir_of = |p: &str| p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        let family = m.lang.family();
+        let free = |r: FnRef| !fun(r).has_self;
+        if c.kind == CallKind::Path {
+            // Defined in this file.
+            let here: Vec<FnRef> = cands
+                .iter()
+                .copied()
+                .filter(|&r| r.0 == fi && free(r))
+                .collect();
+            if !here.is_empty() {
+                return here;
+            }
+            if family == Family::Go {
+                // Same Go package: the same folder.
+                let dir = dir_of(units[fi].path);
+                return cands
+                    .into_iter()
+                    .filter(|&r| free(r) && dir_of(units[r.0].path) == dir)
+                    .collect();
+            }
+            // Imported by name: `from app.crud import create_user`, `import { f } from './crud'`.
+            let Some(imp) = m.imports.iter().find(|i| i.alias == c.name) else {
+                return Vec::new();
+            };
+            return self.in_module(units, fi, &imp.path, true, cands);
+        }
+        // `module.f()`: the receiver is an imported module or Go package.
+        if c.prev.is_none() {
+            if let Some(imp) = m.imports.iter().find(|i| i.alias == c.root) {
+                if family == Family::Go {
+                    let Some(dir) = self.packages.go_import_dir(fi, &imp.path) else {
+                        return Vec::new();
+                    };
+                    return cands
+                        .into_iter()
+                        .filter(|&r| free(r) && dir_of(units[r.0].path) == dir)
+                        .collect();
+                }
+                return self.in_module(units, fi, &imp.path, false, cands);
+            }
+        }
+        let methods: Vec<FnRef> = cands.iter().copied().filter(|&r| !free(r)).collect();
+        let caller = c.func.map(|f| &m.functions[f]);
+        if c.prev.is_none() && matches!(c.root.as_str(), "self" | "this" | "cls") {
+            let own = caller.and_then(|f| f.owner.clone());
+            return methods
+                .into_iter()
+                .filter(|&r| r.0 == fi && fun(r).owner == own)
+                .collect();
+        }
+        self.by_receiver_name(units, fi, id, methods, k)
+    }
+
+    /// Candidates defined in the module an import names. `by_name`: the import
+    /// names the function itself (`app.crud.create_user`), not its module.
+    fn in_module(
+        &self,
+        units: &[Unit],
+        fi: usize,
+        import: &str,
+        by_name: bool,
+        cands: Vec<FnRef>,
+    ) -> Vec<FnRef> {
+        let module = if by_name {
+            match import.rsplit_once('.') {
+                Some((m, _)) if !m.ends_with('.') && !m.is_empty() => m,
+                _ => return Vec::new(),
+            }
+        } else {
+            import
+        };
+        let here = units[fi].path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let target: Vec<String> = if module.starts_with("./") || module.starts_with("../") {
+            // A relative JS/TS import: a path from this file's folder.
+            let mut segs: Vec<String> = here
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            for s in module.split('/') {
+                match s {
+                    "." | "" => {}
+                    ".." => {
+                        segs.pop();
+                    }
+                    s => segs.push(s.to_string()),
+                }
+            }
+            segs
+        } else if module.starts_with('.') {
+            // A relative Python import: `.crud` is a sibling module.
+            let ups = module.chars().take_while(|&c| c == '.').count();
+            let mut segs: Vec<String> = here
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            for _ in 1..ups {
+                segs.pop();
+            }
+            segs.extend(
+                module[ups..]
+                    .split('.')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+            segs
+        } else {
+            module
+                .trim_start_matches('@')
+                .split(['.', '/'])
+                .map(str::to_string)
+                .collect()
+        };
+        if target.is_empty() {
+            return Vec::new();
+        }
+        cands
+            .into_iter()
+            .filter(|&(f, g)| {
+                if units[f].model.functions[g].has_self {
+                    return false;
+                }
+                let p = units[f].path;
+                let stem = p.rsplit_once('.').map(|(s, _)| s).unwrap_or(p);
+                let stem = stem
+                    .strip_suffix("/__init__")
+                    .or_else(|| stem.strip_suffix("/index"))
+                    .unwrap_or(stem);
+                let segs: Vec<&str> = stem.split('/').collect();
+                segs.len() >= target.len()
+                    && segs[segs.len() - target.len()..]
+                        .iter()
+                        .zip(&target)
+                        .all(|(a, b)| a == b)
+            })
+            .collect()
+    }
+
+    /// Does the call run off the async executor: inside a closure given to
+    /// an offloader (known, or one of the tree's own, like a connection
+    /// wrapper's `run(|conn| ..)`), or in a macro whose expansion does that?
+    pub fn offloaded(&self, units: &[Unit], fi: usize, id: CallId, k: &Knowledge) -> bool {
+        let m = units[fi].model;
+        if m.calls[id].offloaded {
+            return true;
+        }
+        let mut cur = m.calls[id].closure_of;
+        let mut hops = 0;
+        while let Some(x) = cur {
+            hops += 1;
+            if hops > 16 {
+                break;
+            }
+            let xc = &m.calls[x];
+            if xc.offloaded {
+                return true;
+            }
+            if xc.kind == CallKind::Macro {
+                let macro_offloads = self.offload_macros.get(&xc.name).is_some_and(|defs| {
+                    defs.iter().any(|(df, callee)| {
+                        self.packages.visible(fi, *df)
+                            && (is_offload_name(callee, k)
+                                || self
+                                    .functions_named(fi, callee)
+                                    .iter()
+                                    .any(|r| self.offloaders.contains(r)))
+                    })
+                });
+                if macro_offloads {
+                    return true;
+                }
+            } else if self
+                .resolve(units, fi, x, k)
+                .iter()
+                .any(|r| self.offloaders.contains(r))
+            {
+                return true;
+            }
+            cur = xc.closure_of;
+        }
+        false
+    }
+
+    /// A function offloads its callback when it calls a closure parameter
+    /// inside an offloader (`block_in_place(move || f(conn))`), hands it to
+    /// one (`spawn_blocking(f)`), or hands it to another such function.
+    fn infer_offloaders(&mut self, units: &[Unit], k: &Knowledge) {
+        for _round in 0..4 {
+            let mut found = Vec::new();
+            for (fi, u) in units.iter().enumerate() {
+                let m = u.model;
+                if m.lang != crate::model::Lang::Rust {
+                    continue;
+                }
+                for (id, c) in m.calls.iter().enumerate() {
+                    let Some(g) = c.func else { continue };
+                    if self.offloaders.contains(&(fi, g)) || m.functions[g].is_test {
+                        continue;
+                    }
+                    let params = &m.functions[g].params;
+                    let is_param = |t: &str| params.iter().any(|p| p.name == t);
+                    let calls_param = c.kind == CallKind::Path
+                        && c.path.len() == 1
+                        && is_param(&c.path[0])
+                        && self.offloaded(units, fi, id, k);
+                    let passes_param = c.args.iter().any(|a| {
+                        matches!(&a.kind, ArgKind::Path(p) if is_param(p))
+                            || (a.kind == ArgKind::Other && is_param(&a.text))
+                    }) && (crate::semantics::is_offload(m, c, k)
+                        || self
+                            .resolve(units, fi, id, k)
+                            .iter()
+                            .any(|r| self.offloaders.contains(r)));
+                    if calls_param || passes_param {
+                        found.push((fi, g));
+                    }
+                }
+            }
+            if found.is_empty() {
+                break;
+            }
+            self.offloaders.extend(found);
         }
     }
 
@@ -327,9 +670,9 @@ impl Linked {
                     }
                 }
                 if !fun.is_async
-                    && !c.offloaded
                     && !self.blocks.contains_key(&me)
                     && semantics::blocking_at(m, id, k).is_some()
+                    && !self.offloaded(units, fi, id, k)
                 {
                     self.blocks.insert(
                         me,
@@ -390,7 +733,11 @@ impl Linked {
             for &(f, call) in callers {
                 let m = units[f.0].model;
                 let c = &m.calls[call];
-                if m.functions[f.1].is_async || c.offloaded || self.blocks.contains_key(&f) {
+                if m.functions[f.1].is_async
+                    || self.blocks.contains_key(&f)
+                    || self.offloaded(units, f.0, call, k)
+                {
+                    let _ = c;
                     continue;
                 }
                 self.blocks.insert(
@@ -424,4 +771,32 @@ impl Linked {
         }
         out
     }
+}
+
+/// Is `name` a known offloader (`spawn_blocking`, `web::block`)?
+fn is_offload_name(name: &str, k: &Knowledge) -> bool {
+    k.offload_calls
+        .iter()
+        .any(|p| p == name || path_matches(name, p) || p.ends_with(&format!("::{name}")))
+}
+
+/// The type a parameter's type names: `&mut DbConn` -> `DbConn`,
+/// `Arc<AppState>` -> `AppState`, `web::Data<Pool>` -> `Pool`.
+fn type_name(ty: &str) -> String {
+    let t = ty.trim().trim_start_matches('&').trim();
+    let t = t.strip_prefix("mut ").unwrap_or(t).trim();
+    let t = t.strip_prefix("dyn ").or_else(|| t.strip_prefix("impl ")).unwrap_or(t);
+    // Wrappers that deref to what they hold.
+    let mut t = t.to_string();
+    for w in ["Arc<", "Rc<", "Box<", "Data<", "State<", "Extension<", "Option<"] {
+        if let Some(i) = t.find(w) {
+            if t.ends_with('>') && (i == 0 || t[..i].ends_with("::")) {
+                t = t[i + w.len()..t.len() - 1].trim().to_string();
+            }
+        }
+    }
+    let t = t.trim_start_matches('&').trim();
+    let t = t.strip_prefix("mut ").unwrap_or(t);
+    let base = t.split('<').next().unwrap_or(t);
+    base.rsplit("::").next().unwrap_or(base).trim().to_string()
 }

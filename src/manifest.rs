@@ -96,3 +96,181 @@ pub fn deps(rel: &str, text: &str) -> Vec<Dep> {
     }
     out
 }
+
+/// What a manifest says about the package it declares: its name, the
+/// packages it depends on (as its code names them) and, for Go, the module
+/// path its imports start with. The package graph is built from these.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PackageDecl {
+    /// The folder of the manifest, relative to the scanned root ("" at the top).
+    pub dir: String,
+    pub family: crate::model::Family,
+    pub name: String,
+    /// Dependencies by the name the code uses (`my_crate` for `my-crate`,
+    /// renames through `package = ".."` undone), and by the registry name.
+    pub deps: Vec<(String, String)>,
+    /// Go: `module example.com/app`.
+    pub go_module: Option<String>,
+    /// Go: `replace example.com/lib => ../lib`, as (module path, folder).
+    pub go_replaces: Vec<(String, String)>,
+    /// A Cargo workspace root without a `[package]` of its own: not a package.
+    pub virtual_workspace: bool,
+}
+
+/// The package a manifest declares, if `rel` is a manifest.
+pub fn package(rel: &str, text: &str) -> Option<PackageDecl> {
+    use crate::model::Family;
+    let (dir, name) = match rel.rsplit_once('/') {
+        Some((d, n)) => (d.to_string(), n),
+        None => (String::new(), rel),
+    };
+    let folder = || dir.rsplit('/').next().unwrap_or("").to_string();
+    match name {
+        "Cargo.toml" => {
+            let v: toml::Table = text.parse().ok()?;
+            let mut d = PackageDecl {
+                dir: dir.clone(),
+                family: Family::Rust,
+                ..Default::default()
+            };
+            let Some(pkg) = v.get("package").and_then(|p| p.as_table()) else {
+                d.virtual_workspace = true;
+                return Some(d);
+            };
+            d.name = pkg
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("")
+                .to_string();
+            let mut tables: Vec<&toml::Table> = Vec::new();
+            for sec in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                if let Some(t) = v.get(sec).and_then(|t| t.as_table()) {
+                    tables.push(t);
+                }
+            }
+            if let Some(targets) = v.get("target").and_then(|t| t.as_table()) {
+                for t in targets.values().filter_map(|t| t.as_table()) {
+                    for sec in ["dependencies", "dev-dependencies"] {
+                        if let Some(t) = t.get(sec).and_then(|t| t.as_table()) {
+                            tables.push(t);
+                        }
+                    }
+                }
+            }
+            for t in tables {
+                for (key, spec) in t {
+                    let real = spec.get("package").and_then(|p| p.as_str()).unwrap_or(key);
+                    d.deps.push((key.replace('-', "_"), real.to_string()));
+                }
+            }
+            Some(d)
+        }
+        "go.mod" => {
+            let mut d = PackageDecl {
+                dir: dir.clone(),
+                family: Family::Go,
+                ..Default::default()
+            };
+            let mut in_replace = false;
+            for l in text.lines() {
+                let t = l.trim();
+                if let Some(m) = t.strip_prefix("module ") {
+                    let m = m.trim().trim_matches('"').to_string();
+                    d.name = m.rsplit('/').next().unwrap_or(&m).to_string();
+                    d.go_module = Some(m);
+                    continue;
+                }
+                if t.starts_with("replace (") {
+                    in_replace = true;
+                    continue;
+                }
+                if in_replace && t == ")" {
+                    in_replace = false;
+                    continue;
+                }
+                let r = t.strip_prefix("replace ").or(in_replace.then_some(t));
+                if let Some((from, to)) = r.and_then(|r| r.split_once("=>")) {
+                    let from = from.split_whitespace().next().unwrap_or("");
+                    let to = to.split_whitespace().next().unwrap_or("");
+                    if to.starts_with('.') {
+                        d.go_replaces.push((from.to_string(), join_rel(&dir, to)));
+                    }
+                }
+                let req = t.strip_prefix("require ").unwrap_or(t);
+                if let Some(p) = req.split_whitespace().next() {
+                    if p.contains('/') && p.contains('.') && !t.starts_with("module") {
+                        d.deps.push((p.to_string(), p.to_string()));
+                    }
+                }
+            }
+            d.go_module.as_ref()?;
+            Some(d)
+        }
+        "package.json" => {
+            let v: serde_json::Value = serde_json::from_str(text).ok()?;
+            let mut d = PackageDecl {
+                dir: dir.clone(),
+                family: Family::Js,
+                name: v
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string)
+                    .unwrap_or_else(folder),
+                ..Default::default()
+            };
+            for sec in ["dependencies", "devDependencies", "peerDependencies"] {
+                if let Some(o) = v.get(sec).and_then(|d| d.as_object()) {
+                    for k in o.keys() {
+                        d.deps.push((k.clone(), k.clone()));
+                    }
+                }
+            }
+            Some(d)
+        }
+        "pyproject.toml" | "setup.py" | "setup.cfg" | "requirements.txt" | "Pipfile" => {
+            let mut d = PackageDecl {
+                dir: dir.clone(),
+                family: Family::Python,
+                name: folder(),
+                ..Default::default()
+            };
+            if name == "pyproject.toml" {
+                if let Ok(v) = text.parse::<toml::Table>() {
+                    let n = v
+                        .get("project")
+                        .and_then(|p| p.get("name"))
+                        .or_else(|| {
+                            v.get("tool")
+                                .and_then(|t| t.get("poetry"))
+                                .and_then(|p| p.get("name"))
+                        })
+                        .and_then(|n| n.as_str());
+                    if let Some(n) = n {
+                        d.name = n.to_string();
+                    }
+                }
+            }
+            for dep in deps(rel, text) {
+                let n = dep.name.replace('-', "_");
+                d.deps.push((n.clone(), n));
+            }
+            Some(d)
+        }
+        _ => None,
+    }
+}
+
+/// `a/b` joined with `../c` -> `a/c`.
+fn join_rel(dir: &str, rel: &str) -> String {
+    let mut segs: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for s in rel.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    segs.join("/")
+}

@@ -37,6 +37,31 @@ impl Lang {
     }
 }
 
+/// Languages whose code can call each other's functions: a call never
+/// resolves outside its own family (TypeScript and JavaScript are one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Rust,
+    Python,
+    Js,
+    Go,
+    /// SQL and configuration: no functions to call.
+    #[default]
+    Other,
+}
+
+impl Lang {
+    pub fn family(self) -> Family {
+        match self {
+            Lang::Rust => Family::Rust,
+            Lang::Python => Family::Python,
+            Lang::TypeScript | Lang::JavaScript => Family::Js,
+            Lang::Go => Family::Go,
+            Lang::Sql | Lang::Text => Family::Other,
+        }
+    }
+}
+
 /// What a path tells about the code in a file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PathKind {
@@ -49,6 +74,8 @@ pub struct PathKind {
     /// A down (rollback) migration: it undoes schema changes, so neither the
     /// schema replay nor the report's `schemas_modified` reads it.
     pub rollback: bool,
+    /// What the file is to the review ([`crate::roles`]).
+    pub role: crate::roles::Role,
 }
 
 #[derive(Clone, Debug)]
@@ -172,6 +199,11 @@ pub struct Call {
     pub sliced: bool,
     /// `let name = <chain>`: the variable holding the chain's value.
     pub bound_to: Option<String>,
+    /// The innermost call this one runs inside a closure argument of
+    /// (`conn.run(|c| users.load(c))`: `load` is in `run`'s closure), or the
+    /// macro whose body it was read from. The linker decides from it whether a
+    /// crate's own helper moves the closure off the executor.
+    pub closure_of: Option<CallId>,
 }
 
 impl Call {
@@ -207,6 +239,7 @@ impl Call {
             swallowed: false,
             sliced: false,
             bound_to: None,
+            closure_of: None,
         }
     }
 
@@ -418,6 +451,10 @@ pub struct FileModel {
     pub statics: Vec<Static>,
     /// Statements or regions the frontend could not parse (reason, line).
     pub parse_errors: Vec<String>,
+    /// `macro_rules!` macros defined here whose expansion runs an argument
+    /// inside an offloader (`$conn.run(move |$conn| $body)`, `spawn_blocking`):
+    /// (macro name, the call in the expansion that receives the body).
+    pub offload_macros: Vec<(String, String)>,
 }
 
 impl FileModel {
@@ -439,6 +476,7 @@ impl FileModel {
             routes: Vec::new(),
             statics: Vec::new(),
             parse_errors: Vec::new(),
+            offload_macros: Vec::new(),
         }
     }
 

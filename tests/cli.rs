@@ -823,3 +823,60 @@ fn schema_changes_from_sql_sea_orm_and_django_migrations() {
         ]
     );
 }
+
+fn fixture(rule: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/fixtures")
+        .join(rule)
+}
+
+/// A finding's severity and message, by path suffix and line.
+fn finding_at<'a>(r: &'a serde_json::Value, path: &str, line: u64) -> &'a serde_json::Value {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with(path) && f["line"] == line)
+        .unwrap_or_else(|| panic!("no finding at {path}:{line}: {}", r["findings"]))
+}
+
+#[test]
+fn where_a_file_stands_sets_how_much_a_finding_matters() {
+    let dir = fixture("n-plus-one-query");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    // A one-off script's N+1 is a note, not a request-path error.
+    let f = finding_at(&r, "scripts/backfill_customers.py", 8);
+    assert_eq!(f["severity"], "info");
+    assert!(f["message"].as_str().unwrap().contains("one-off script"));
+    // The vendored bundle is counted, not analysed.
+    assert_eq!(r["stats"]["roles"]["vendored"], 1);
+    assert!(!r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["path"].as_str().unwrap().contains("static/")));
+    // Unless asked for.
+    let r = json(&run(&[
+        "check",
+        "--format",
+        "json",
+        "--include-vendored",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(r["stats"]["roles"]["vendored"] == 1);
+
+    // A CLI crate nothing serving depends on: blocking is a warning that says why.
+    let ws = fixture("blocking-call-in-async").join("workspace");
+    let r = json(&run(&["check", "--format", "json", ws.to_str().unwrap()]));
+    let f = finding_at(&r, "crates/cli/src/main.rs", 9);
+    assert_eq!(f["severity"], "warning");
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("not on a request path"));
+    // The server's own blocking call through its dependency stays an error.
+    assert_eq!(
+        finding_at(&r, "crates/server/src/main.rs", 31)["severity"],
+        "error"
+    );
+}

@@ -636,6 +636,8 @@ fn a_fifty_megabyte_single_line_file_is_stopped_by_the_time_budget() {
         "64000000",
         "--file-time-budget",
         "500",
+        // Minified: skipped as vendored unless asked for.
+        "--include-vendored",
         p.to_str().unwrap(),
     ]);
     assert!(has_secret_finding(&r, ".env"));

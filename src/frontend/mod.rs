@@ -131,7 +131,13 @@ pub fn path_kind(rel: &str) -> PathKind {
         test_word(d)
             || matches!(
                 *d,
-                "benches" | "examples" | "__tests__" | "__mocks__" | "e2e"
+                "benches"
+                    | "examples"
+                    | "__tests__"
+                    | "__mocks__"
+                    | "e2e"
+                    | "playwright"
+                    | "cypress"
             )
     }) || test_word(stem)
         || name.contains(".spec.")
@@ -173,6 +179,7 @@ pub fn path_kind(rel: &str) -> PathKind {
         example,
         migration,
         rollback,
+        role: Default::default(),
     }
 }
 

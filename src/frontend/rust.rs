@@ -50,6 +50,7 @@ pub fn lower(
         exit_marks: Vec::new(),
         asyncs: vec![false],
         offload: 0,
+        closure_calls: Vec::new(),
         cache: 0,
         test: kind.test,
         none_guard: None,
@@ -90,6 +91,8 @@ struct Lower<'a> {
     exit_marks: Vec<usize>,
     asyncs: Vec<bool>,
     offload: usize,
+    /// The calls whose closure arguments are being lowered, innermost last.
+    closure_calls: Vec<CallId>,
     cache: usize,
     test: bool,
     none_guard: Option<usize>,
@@ -507,6 +510,7 @@ impl<'a> Lower<'a> {
             exits_loop: self.exits_loop(),
             in_cache_closure: self.cache > 0,
             none_guard: self.none_guard,
+            closure_of: self.closure_calls.last().copied(),
             ..Call::new(self.fns.last().map(|f| f.id), kind, name, path, span)
         };
         self.m.calls.push(call);
@@ -695,11 +699,37 @@ impl<'a> Lower<'a> {
                         );
                     } else if name == "table" {
                         self.diesel_table(mac);
+                    } else {
+                        self.closure_calls.push(id);
+                        self.macro_blocks(mac.tokens.clone(), 0);
+                        self.closure_calls.pop();
                     }
                 }
             }
         }
         true
+    }
+
+    /// A crate's own macro invoked with code in braces (`db_run! { conn: mysql
+    /// { users.load(conn) } }`): its arguments are no expression list, but the
+    /// braced blocks in them are code that runs. Lowered as if in a closure
+    /// given to the macro, so the linker can tell when the expansion offloads it.
+    fn macro_blocks(&mut self, tokens: proc_macro2::TokenStream, depth: usize) {
+        use proc_macro2::{Delimiter, TokenTree};
+        if depth > 4 || self.budget.spent() {
+            return;
+        }
+        for tt in tokens {
+            let TokenTree::Group(g) = tt else { continue };
+            if g.delimiter() == Delimiter::Brace {
+                let ts = proc_macro2::TokenStream::from(TokenTree::Group(g.clone()));
+                if let Ok(block) = syn::parse2::<Block>(ts) {
+                    self.visit_block(&block);
+                    continue;
+                }
+            }
+            self.macro_blocks(g.stream(), depth + 1);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -753,6 +783,30 @@ impl<'a> Lower<'a> {
         }
         for a in args {
             let closure_like = matches!(a, Expr::Closure(_) | Expr::Async(_));
+            if closure_like {
+                self.closure_calls.push(id);
+            }
+            self.lower_arg_body(a, id, callee, closure_like, per_element, batched, offload, cache, span);
+            if closure_like {
+                self.closure_calls.pop();
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn lower_arg_body(
+        &mut self,
+        a: &Expr,
+        id: CallId,
+        callee: &str,
+        closure_like: bool,
+        per_element: bool,
+        batched: bool,
+        offload: bool,
+        cache: bool,
+        span: PmSpan,
+    ) {
+        {
             if closure_like && per_element {
                 self.m.loops.push(Loop {
                     kind: LoopKind::IterClosure,
@@ -786,6 +840,24 @@ impl<'a> Lower<'a> {
                 self.cache -= 1;
             } else {
                 self.visit_expr(a);
+            }
+        }
+    }
+
+    /// A `macro_rules!` whose expansion hands one of its fragments to a call
+    /// as a closure (`$conn.run(move |$conn| $body)`): recorded with that
+    /// call's name; the linker decides whether the call offloads.
+    fn offload_macro(&mut self, name: &str, body: &str) {
+        static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let re = RE.get_or_init(|| {
+            regex::Regex::new(r"(\w+)\s*\(\s*(?:move\s*)?\|[^|]*\|\s*[^)]{0,80}?\$\s*\w+").unwrap()
+        });
+        let mut seen = Vec::new();
+        for c in re.captures_iter(body) {
+            let callee = c[1].to_string();
+            if !seen.contains(&callee) {
+                seen.push(callee.clone());
+                self.m.offload_macros.push((name.to_string(), callee));
             }
         }
     }
@@ -1401,6 +1473,11 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
+        if name == "macro_rules" {
+            if let Some(ident) = &m.ident {
+                self.offload_macro(&ident.to_string(), &m.mac.tokens.to_string());
+            }
+        }
         if name == "lazy_static" && !self.test {
             // `static ref NAME: TYPE = ...;`: the name's own span, the type as text.
             let toks: Vec<proc_macro2::TokenTree> = m.mac.tokens.clone().into_iter().collect();

@@ -29,6 +29,9 @@ pub struct Stats {
     pub infos: usize,
     pub elapsed_ms: u64,
     pub timings: Timings,
+    /// Files per role (source, test, script, vendored, ...); vendored files
+    /// are counted, not analysed.
+    pub roles: std::collections::BTreeMap<&'static str, usize>,
 }
 
 /// The agent's output format (the contract), plus `stats`.
@@ -72,6 +75,7 @@ impl Report {
                 infos: count(Severity::Info),
                 elapsed_ms,
                 timings: a.timings.clone(),
+                roles: a.roles.clone(),
             },
         }
     }

@@ -139,6 +139,13 @@ pub fn timings(r: &Report) -> String {
         "timings: discover {} ms, read+parse+file rules {} ms, link {} ms, program rules {} ms\n",
         t.discover_ms, t.parse_ms, t.link_ms, t.rules_ms
     );
+    let roles: Vec<String> = r
+        .stats
+        .roles
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    s.push_str(&format!("files by role: {}\n", roles.join(", ")));
     for (p, us) in &t.slowest {
         s.push_str(&format!("  {:>8.2} ms  {p}\n", *us as f64 / 1000.0));
     }

@@ -93,11 +93,7 @@ impl Rule for BlockingCallInAsync {
             return;
         }
         for (id, c) in m.calls.iter().enumerate() {
-            if !c.in_async
-                || c.offloaded
-                || c.in_test
-                || c.func.is_some_and(|f| m.functions[f].is_test)
-            {
+            if !c.in_async || c.in_test || c.func.is_some_and(|f| m.functions[f].is_test) {
                 continue;
             }
             // `async fn main` runs start-up before serving: blocking there stalls nothing.
@@ -107,7 +103,22 @@ impl Rule for BlockingCallInAsync {
                 continue;
             }
             let span = Span::new(c.span.start, c.span.end);
-            if let Some(api) = semantics::blocking_at(m, id, ctx.k) {
+            let direct = semantics::blocking_at(m, id, ctx.k);
+            let via: Vec<_> = if direct.is_some() {
+                Vec::new()
+            } else {
+                ctx.linked
+                    .resolve(ctx.units, fi, id, ctx.k)
+                    .into_iter()
+                    .filter(|g| ctx.linked.blocks.contains_key(g))
+                    .collect()
+            };
+            if (direct.is_none() && via.is_empty())
+                || ctx.linked.offloaded(ctx.units, fi, id, ctx.k)
+            {
+                continue;
+            }
+            if let Some(api) = direct {
                 out.push(
                     Finding::new(
                         META.id,
@@ -125,10 +136,7 @@ impl Rule for BlockingCallInAsync {
                 );
                 continue;
             }
-            for g in ctx.linked.resolve(ctx.units, fi, id, ctx.k) {
-                if !ctx.linked.blocks.contains_key(&g) {
-                    continue;
-                }
+            for g in via {
                 let path = ctx.linked.witness(&ctx.linked.blocks, g);
                 let Some(&((bf, _), bc)) = path.last() else {
                     continue;
@@ -173,7 +181,7 @@ impl Rule for BlockingCallInAsync {
         }
         for g in &m.guards {
             let c = &m.calls[g.lock_call];
-            if c.in_test || c.offloaded {
+            if c.in_test || ctx.linked.offloaded(ctx.units, fi, g.lock_call, ctx.k) {
                 continue;
             }
             let span = Span::new(c.span.start, c.span.end);

@@ -85,7 +85,7 @@ impl Rule for NonIdempotentMutation {
             }
             let handlers: Vec<FnRef> = ctx
                 .linked
-                .functions_named(name)
+                .functions_named(fi, name)
                 .into_iter()
                 .filter(|&(hu, _)| !ctx.units[hu].model.kind.test)
                 .collect();

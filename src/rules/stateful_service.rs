@@ -51,9 +51,9 @@ impl Rule for StatefulService {
         if m.statics.is_empty() || m.kind.test {
             return;
         }
-        let krate = &ctx.linked.crates[fi];
+        let pkgs = &ctx.linked.packages;
         let serves = (0..ctx.units.len())
-            .any(|o| &ctx.linked.crates[o] == krate && !ctx.endpoints[o].is_empty());
+            .any(|o| pkgs.of_file[o] == pkgs.of_file[fi] && !ctx.endpoints[o].is_empty());
         if !serves {
             return;
         }
