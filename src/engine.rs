@@ -320,7 +320,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
 /// a catalog is not the backend (dropped); a one-off script's N+1 is a note,
 /// not an outage (info); a blocking call in async code of a package that
 /// neither serves HTTP nor is used by one that does stalls no request
-/// (warning, and the message says so).
+/// (warning, and the message says so; its unhandled external calls: info).
 fn in_context(
     mut f: Finding,
     role: Role,
@@ -342,8 +342,15 @@ fn in_context(
         f.message.push_str(" (in a one-off script, not on a request path)");
         return Some(f);
     }
-    if f.rule == "blocking-call-in-async" && !graph.request_path(graph.of_file[fi]) {
-        f.severity = f.severity.min(Severity::Warning);
+    if request_rules.contains(&f.rule.as_str()) && !graph.request_path(graph.of_file[fi]) {
+        // A command-line tool that panics on a database error reports it to
+        // its user; one blocked or slow stalls only itself.
+        let cap = if f.rule == "unhandled-external-call" {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        f.severity = f.severity.min(cap);
         f.message.push_str(&format!(
             " (package `{}` neither serves HTTP nor is used by a package that does: not on a request path)",
             pkg.name

@@ -277,15 +277,21 @@ impl Linked {
                 return mine_;
             }
         }
-        // The receiver's declared type: a parameter (`conn: &DbConn`).
+        // The receiver's type: a parameter's (`conn: &DbConn`) or a
+        // constructor's (`let comm = Comment::insert(..)?`). A generic
+        // parameter (`h: &H`) says nothing by itself.
         if c.prev.is_none() {
-            if let Some(ty) = caller.and_then(|f| {
+            let declared = caller.and_then(|f| {
                 f.params
                     .iter()
                     // (not a callback's connection parameter the frontend adds)
                     .find(|p| p.name == c.root && !p.ty.is_empty() && p.ty != "Connection")
                     .map(|p| type_name(&p.ty))
-            }) {
+            });
+            let ty = declared
+                .filter(|t| t.len() > 2)
+                .or_else(|| constructed_type(m, id));
+            if let Some(ty) = ty {
                 let typed: Vec<FnRef> = methods
                     .iter()
                     .copied()
@@ -358,16 +364,9 @@ impl Linked {
         if k.common_methods.contains(&c.name) || !c.name.contains('_') {
             return Vec::new();
         }
-        // One type, or implementations of one trait (any of them may run).
-        let owners: HashSet<Option<&str>> = methods.iter().map(|&r| fun(r).owner.as_deref()).collect();
-        let traits: HashSet<Option<&str>> = methods
-            .iter()
-            .map(|&r| fun(r).trait_name.as_deref())
-            .collect();
-        if owners.len() == 1 || (traits.len() == 1 && !traits.contains(&None)) {
-            return methods;
-        }
-        Vec::new()
+        // A specific name (`find_user_by_email`) defined in one package: any
+        // of its definitions may run (overrides, implementations of a trait).
+        self.one_package(methods, mine)
     }
 
     /// Candidates defined in one package: the caller's own when it has one,
@@ -472,6 +471,8 @@ impl Linked {
         } else {
             import
         };
+        // A relative import keeps its dots: `./lib/password`.
+        let module = module.trim_end_matches('/');
         let here = units[fi].path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
         let target: Vec<String> = if module.starts_with("./") || module.starts_with("../") {
             // A relative JS/TS import: a path from this file's folder.
@@ -508,13 +509,32 @@ impl Linked {
                     .map(str::to_string),
             );
             segs
+        } else if module.contains('/') {
+            // A JS/TS module path: a package of the tree or a path alias of the
+            // project root (`@/lib/password`, `~/lib/password`): its tail is a file.
+            module
+                .trim_start_matches(['@', '~', '#'])
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
         } else {
             module
-                .trim_start_matches('@')
-                .split(['.', '/'])
+                .split('.')
+                .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect()
         };
+        // `./password.js` names the file `password.ts` as often as `password.js`.
+        let mut target = target;
+        if let Some(last) = target.last_mut() {
+            for ext in [".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx", ".py"] {
+                if let Some(stem) = last.strip_suffix(ext) {
+                    *last = stem.to_string();
+                    break;
+                }
+            }
+        }
         if target.is_empty() {
             return Vec::new();
         }
@@ -778,6 +798,29 @@ fn is_offload_name(name: &str, k: &Knowledge) -> bool {
     k.offload_calls
         .iter()
         .any(|p| p == name || path_matches(name, p) || p.ends_with(&format!("::{name}")))
+}
+
+/// The type of the value a `let` binds from a constructor-like path call of
+/// the same function: `let comm = Comment::insert(&conn, ..)?` -> `Comment`.
+fn constructed_type(m: &FileModel, id: CallId) -> Option<String> {
+    let c = &m.calls[id];
+    let root = c.root.as_str();
+    if root.is_empty() || c.func.is_none() {
+        return None;
+    }
+    m.calls
+        .iter()
+        .enumerate()
+        .filter(|(x, b)| {
+            *x < id && b.func == c.func && b.bound_to.as_deref() == Some(root)
+        })
+        .last()
+        .and_then(|(x, _)| {
+            let first = &m.calls[m.chain(x)[0]];
+            let q = first.path.len().checked_sub(2).map(|i| first.path[i].as_str())?;
+            (first.kind == CallKind::Path && q.starts_with(|ch: char| ch.is_ascii_uppercase()) && q != "Self")
+                .then(|| q.to_string())
+        })
 }
 
 /// The type a parameter's type names: `&mut DbConn` -> `DbConn`,

@@ -111,6 +111,10 @@ pub struct Function {
     pub instrumented: bool,
     /// The inline module it is defined in (`mod repo { fn f() {} }` -> `repo`).
     pub inline_mod: Option<String>,
+    /// The body logs the errors it meets (`if let Err(e) = .. { error!(..) }`,
+    /// `.map_err(|e| warn!(..))`): a caller discarding its result loses nothing
+    /// the logs do not already have.
+    pub logs_errors: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -78,6 +78,9 @@ struct FnCtx {
     id: FnId,
     params: Vec<String>,
     loop_base: usize,
+    /// Collections the function refuses above a fixed size before using them
+    /// (`if ids.len() > 50 { return Err(..) }`), as written (`ids`, `req.ids`).
+    len_guarded: Vec<String>,
 }
 
 struct Lower<'a> {
@@ -377,6 +380,16 @@ fn raw_content_offset(l: &Lit, value: &str, idx: &LineIndex) -> Option<usize> {
     }
     let content = &tok[prefix..tok.len() - suffix];
     (content == value).then_some(start + prefix)
+}
+
+/// Does a function body log the errors it handles? An `Err` arm, `map_err`
+/// or `inspect_err` beside a logging macro.
+fn logs_errors(body: &str) -> bool {
+    let handles = body.contains("Err(") || body.contains("map_err") || body.contains("inspect_err");
+    let logs = ["error!", "warn!", "log::error", "tracing::error", "eprintln!"]
+        .iter()
+        .any(|m| body.contains(m));
+    handles && logs
 }
 
 impl<'a> Lower<'a> {
@@ -910,6 +923,7 @@ impl<'a> Lower<'a> {
             id,
             params,
             loop_base: self.loops.len(),
+            len_guarded: Vec::new(),
         });
         self.asyncs.push(is_async);
     }
@@ -999,6 +1013,7 @@ impl<'a> Lower<'a> {
                         .is_some_and(|s| s.ident == "instrument")
                 }),
                 inline_mod: self.inline_mods.last().cloned(),
+                logs_errors: false,
             },
             names,
         )
@@ -1117,6 +1132,7 @@ impl<'a> Lower<'a> {
                         && matches!(c.name.as_str(), "get" | "get_if_present" | "contains_key")))
         });
         self.m.functions[id].cached = cached;
+        self.m.functions[id].logs_errors = logs_errors(&self.src(block));
         self.leave_fn();
         self.test = was_test;
     }
@@ -1183,8 +1199,62 @@ impl<'a> Lower<'a> {
         })
     }
 
+    /// `xs.len() > N` / `xs.len() >= N` / `N < xs.len()` with `N` a literal or a
+    /// constant: the collection whose size the condition bounds.
+    fn len_guard(&self, cond: &Expr) -> Option<String> {
+        let Expr::Binary(b) = cond else { return None };
+        let fixed = |e: &Expr| match e {
+            Expr::Lit(l) => matches!(l.lit, Lit::Int(_)),
+            Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+                let n = s.ident.to_string();
+                n.len() > 1 && n.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+            }),
+            Expr::Cast(c) => matches!(&*c.expr, Expr::Lit(_) | Expr::Path(_)),
+            _ => false,
+        };
+        let len_of = |e: &Expr| match e {
+            Expr::MethodCall(m) if m.method == "len" && m.args.is_empty() => {
+                Some(self.src(&m.receiver).replace(' ', ""))
+            }
+            _ => None,
+        };
+        match b.op {
+            syn::BinOp::Gt(_) | syn::BinOp::Ge(_) if fixed(&b.right) => len_of(&b.left),
+            syn::BinOp::Lt(_) | syn::BinOp::Le(_) if fixed(&b.left) => len_of(&b.right),
+            _ => None,
+        }
+    }
+
+    /// Was the collection a loop iterates refused above a fixed size earlier
+    /// in the function? Then the loop is bounded by construction.
+    fn bounded_by_guard(&self, e: &Expr) -> bool {
+        let mut cur = e;
+        loop {
+            match cur {
+                Expr::Reference(r) => cur = &r.expr,
+                Expr::Paren(p) => cur = &p.expr,
+                Expr::MethodCall(m)
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "iter" | "into_iter" | "iter_mut" | "drain" | "enumerate"
+                    ) =>
+                {
+                    cur = &m.receiver
+                }
+                _ => break,
+            }
+        }
+        let text = self.src(cur).replace(' ', "");
+        self.fns
+            .last()
+            .is_some_and(|f| f.len_guarded.iter().any(|g| *g == text))
+    }
+
     fn loop_over(&self, e: &Expr) -> (bool, bool) {
         // (per_element, batched)
+        if self.bounded_by_guard(e) {
+            return (false, false);
+        }
         match e {
             Expr::Array(_) | Expr::Tuple(_) => (false, false),
             Expr::Reference(r) => self.loop_over(&r.expr),
@@ -1623,7 +1693,11 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
         self.visit_expr(&f.expr);
-        let (per_element, batched) = self.loop_over(&f.expr);
+        let (mut per_element, batched) = self.loop_over(&f.expr);
+        // A body that always returns or breaks runs once, whatever the collection.
+        if Self::block_terminates(&f.body) {
+            per_element = false;
+        }
         let header = Span::new(pos_of(f.for_token.span.start()), last_pos(&f.expr));
         self.push_loop(
             LoopKind::For,
@@ -1740,6 +1814,13 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
         self.note_checked(&i.cond);
+        if Self::block_terminates(&i.then_branch) {
+            if let Some(guarded) = self.len_guard(&i.cond) {
+                if let Some(f) = self.fns.last_mut() {
+                    f.len_guarded.push(guarded);
+                }
+            }
+        }
         self.visit_expr(&i.cond);
         let mut else_guard = None;
         let mut then_guard = None;

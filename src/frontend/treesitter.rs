@@ -353,6 +353,7 @@ impl<'a> Walker<'a> {
             checked: Vec::new(),
             instrumented: false,
             inline_mod: None,
+            logs_errors: false,
         });
         let id = self.m.functions.len() - 1;
         self.fns.push(id);

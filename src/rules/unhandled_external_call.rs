@@ -121,7 +121,13 @@ impl Rule for UnhandledExternalCall {
                 continue;
             }
             let Some(hit) =
-                semantics::external_chain(m, first, k).or_else(|| via_helper(ctx, fi, &chain))
+                semantics::external_chain(m, first, k).or_else(|| {
+                    let discarded = matches!(
+                        m.calls[tail].usage,
+                        crate::model::Usage::Discarded | crate::model::Usage::LetUnderscore
+                    );
+                    via_helper(ctx, fi, &chain, discarded)
+                })
             else {
                 continue;
             };
@@ -271,13 +277,24 @@ fn lang_checks(
     }
 }
 
-/// A call to the crate's own function that runs a query: its Result is the database's.
-fn via_helper(ctx: &ProgramCtx, fi: usize, chain: &[usize]) -> Option<semantics::ExternalHit> {
+/// A call to the crate's own function that runs a query: its Result is the
+/// database's. Discarding the result of a helper that logs its own errors
+/// loses nothing (`let _ = mail.send(..)` where `send` logs every failure).
+fn via_helper(
+    ctx: &ProgramCtx,
+    fi: usize,
+    chain: &[usize],
+    discarded: bool,
+) -> Option<semantics::ExternalHit> {
     for &id in chain {
         for g in ctx.linked.resolve(ctx.units, fi, id, ctx.k) {
-            let returns = &ctx.units[g.0].model.functions[g.1].returns;
+            let callee = &ctx.units[g.0].model.functions[g.1];
+            let returns = &callee.returns;
             if !returns.contains("Result") && !returns.starts_with("Option") {
                 continue; // nothing to handle: the helper dealt with its errors
+            }
+            if discarded && callee.logs_errors {
+                continue;
             }
             if let Some(s) = ctx.linked.queries.get(&g) {
                 return Some(semantics::ExternalHit {
