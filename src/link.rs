@@ -48,6 +48,8 @@ pub struct Linked {
     /// Named string constants: name -> (file, literal).
     pub consts: HashMap<String, Vec<(usize, usize)>>,
     pub schema: Schema,
+    /// Reverse call edges outside tests: callee -> (caller, call).
+    callers: HashMap<FnRef, Vec<(FnRef, CallId)>>,
 }
 
 pub struct Unit<'a> {
@@ -121,6 +123,7 @@ impl Linked {
             offload_macros,
             consts,
             schema,
+            callers: HashMap::new(),
         };
         l.infer_offloaders(units, k);
         l.summarise(units, k);
@@ -366,6 +369,17 @@ impl Linked {
         }
         // A specific name (`find_user_by_email`) defined in one package: any
         // of its definitions may run (overrides, implementations of a trait).
+        // A field's method is not the caller's own (`self.inner.create_stream()`
+        // in a wrapper's `create_stream` calls the wrapped client).
+        let own = c.func.and_then(|f| m.functions[f].owner.as_deref());
+        let methods: Vec<FnRef> = if c.root.starts_with("self.") || c.root.starts_with("this.") {
+            methods
+                .into_iter()
+                .filter(|&r| fun(r).owner.as_deref() != own)
+                .collect()
+        } else {
+            methods
+        };
         self.one_package(methods, mine)
     }
 
@@ -653,6 +667,8 @@ impl Linked {
         let mut bqueue: VecDeque<FnRef> = VecDeque::new();
         // Reverse edges: callee -> (caller, call).
         let mut rev: HashMap<FnRef, Vec<(FnRef, CallId)>> = HashMap::new();
+        // Calls handing a database handle to a function of the tree.
+        let mut deferred: Vec<(FnRef, CallId, Vec<FnRef>, bool)> = Vec::new();
         for (fi, u) in units.iter().enumerate() {
             let m = u.model;
             for (id, c) in m.calls.iter().enumerate() {
@@ -664,9 +680,15 @@ impl Linked {
                 let me = (fi, g);
                 if !fun.cached && !c.in_cache_closure {
                     if let Some(hit) = semantics::query_at(m, id, k) {
-                        if hit.how != semantics::QueryHow::PassesHandle
-                            || self.resolve(units, fi, id, k).is_empty()
-                        {
+                        let callees = if hit.how == semantics::QueryHow::PassesHandle {
+                            self.resolve(units, fi, id, k)
+                        } else {
+                            Vec::new()
+                        };
+                        if !callees.is_empty() {
+                            // Judged by the callees' summaries once known.
+                            deferred.push((me, id, callees, hit.write));
+                        } else {
                             let step = Step {
                                 call: id,
                                 via: None,
@@ -714,6 +736,40 @@ impl Linked {
                 }
             }
         }
+        self.propagate_queries(units, &rev, queue);
+        // A helper handed a database handle whose body shows no query (its
+        // queries come from a macro, a trait default, a library): the handle
+        // it is given is the evidence, as for an unresolved helper.
+        let mut queue = VecDeque::new();
+        for (me, id, callees, write) in deferred {
+            let m = units[me.0].model;
+            if callees.iter().any(|g| self.queries.contains_key(g)) || self.queries.contains_key(&me)
+            {
+                continue;
+            }
+            self.queries.insert(
+                me,
+                Step {
+                    call: id,
+                    via: None,
+                    only_if_none: m.calls[id].none_guard,
+                    write,
+                },
+            );
+            queue.push_back(me);
+        }
+        self.propagate_queries(units, &rev, queue);
+        self.propagate_blocks(units, k, &rev, bqueue);
+        self.callers = rev;
+    }
+
+    /// "Runs a query" backwards over the call graph, from the functions in `queue`.
+    fn propagate_queries(
+        &mut self,
+        units: &[Unit],
+        rev: &HashMap<FnRef, Vec<(FnRef, CallId)>>,
+        mut queue: VecDeque<FnRef>,
+    ) {
         while let Some(g) = queue.pop_front() {
             let gs = self.queries[&g];
             let Some(callers) = rev.get(&g) else { continue };
@@ -748,6 +804,17 @@ impl Linked {
                 queue.push_back(f);
             }
         }
+    }
+
+    /// "May block" backwards over the call graph, stopping at async functions
+    /// and offloaded calls.
+    fn propagate_blocks(
+        &mut self,
+        units: &[Unit],
+        k: &Knowledge,
+        rev: &HashMap<FnRef, Vec<(FnRef, CallId)>>,
+        mut bqueue: VecDeque<FnRef>,
+    ) {
         while let Some(g) = bqueue.pop_front() {
             let Some(callers) = rev.get(&g) else { continue };
             for &(f, call) in callers {
@@ -772,6 +839,39 @@ impl Linked {
                 bqueue.push_back(f);
             }
         }
+    }
+
+    /// Does `f` run only at start-up: is every chain of calls into it one
+    /// that starts in `main`? (A handler or a task has no caller we see, so
+    /// a function without callers is never start-up only.)
+    pub fn startup_only(&self, units: &[Unit], f: FnRef) -> bool {
+        let is_main = |(fi, g): FnRef| {
+            let fun = &units[fi].model.functions[g];
+            fun.name == "main" && fun.owner.is_none()
+        };
+        if is_main(f) {
+            return true;
+        }
+        let mut seen = HashSet::from([f]);
+        let mut frontier = vec![f];
+        while let Some(cur) = frontier.pop() {
+            let Some(callers) = self.callers.get(&cur) else {
+                return false; // reached without main: a handler, a task, an export
+            };
+            for &(caller, _) in callers {
+                if units[caller.0].model.functions[caller.1].handler_like {
+                    return false;
+                }
+                if is_main(caller) || !seen.insert(caller) {
+                    continue;
+                }
+                if seen.len() > 64 {
+                    return false;
+                }
+                frontier.push(caller);
+            }
+        }
+        true
     }
 
     /// The chain of steps from `f` down to the call that has the property.

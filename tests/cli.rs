@@ -868,12 +868,16 @@ fn where_a_file_stands_sets_how_much_a_finding_matters() {
     // A CLI crate nothing serving depends on: blocking is a warning that says why.
     let ws = fixture("blocking-call-in-async").join("workspace");
     let r = json(&run(&["check", "--format", "json", ws.to_str().unwrap()]));
-    let f = finding_at(&r, "crates/cli/src/main.rs", 9);
+    let f = finding_at(&r, "crates/cli/src/main.rs", 7);
     assert_eq!(f["severity"], "warning");
     assert!(f["message"]
         .as_str()
         .unwrap()
         .contains("not on a request path"));
+    // Code only `main` reaches runs once, before serving: info.
+    let f = finding_at(&r, "crates/server/src/main.rs", 42);
+    assert_eq!(f["severity"], "info");
+    assert!(f["message"].as_str().unwrap().contains("start-up"));
     // The server's own blocking call through its dependency stays an error.
     assert_eq!(
         finding_at(&r, "crates/server/src/main.rs", 31)["severity"],

@@ -102,6 +102,11 @@ impl Rule for BlockingCallInAsync {
             {
                 continue;
             }
+            // Neither does code only `main` reaches (configuration, TLS files, a
+            // data folder checked before the server starts): a note at most.
+            let startup = c
+                .func
+                .is_some_and(|f| ctx.linked.startup_only(ctx.units, (fi, f)));
             let span = Span::new(c.span.start, c.span.end);
             let direct = semantics::blocking_at(m, id, ctx.k);
             let via: Vec<_> = if direct.is_some() {
@@ -118,15 +123,20 @@ impl Rule for BlockingCallInAsync {
             {
                 continue;
             }
+            let (severity, when) = if startup {
+                (Severity::Info, " (only at start-up: `main` is its only caller)")
+            } else {
+                (Severity::Error, "")
+            };
             if let Some(api) = direct {
                 out.push(
                     Finding::new(
                         META.id,
-                        Severity::Error,
+                        severity,
                         u.path,
                         span,
                         format!(
-                            "`{api}` blocks the async executor in {}",
+                            "`{api}` blocks the async executor in {}{when}",
                             context_label(m, id)
                         ),
                     )
@@ -146,11 +156,11 @@ impl Rule for BlockingCallInAsync {
                     .unwrap_or_else(|| call_label(bu.model, bc));
                 let mut f = Finding::new(
                     META.id,
-                    Severity::Error,
+                    severity,
                     u.path,
                     span,
                     format!(
-                        "`{}` blocks the async executor in {}: it reaches `{api}` in {}:{}",
+                        "`{}` blocks the async executor in {}: it reaches `{api}` in {}:{}{when}",
                         call_label(m, id),
                         context_label(m, id),
                         bu.path,
