@@ -66,6 +66,69 @@ pub struct Timings {
     pub slowest: Vec<(String, u64)>,
 }
 
+/// SQL archlint did not read in full, over the whole scan.
+#[derive(Default, Debug, Clone, serde::Serialize)]
+pub struct SqlStats {
+    /// Statements of `.sql` files.
+    pub statements: usize,
+    /// Statements of `.sql` files sqlparser rejected (salvaged or not).
+    pub skipped: usize,
+    /// Of those, the ones whose form the token reader knows (schema changes kept).
+    pub salvaged: usize,
+    /// Routine bodies and `DO` blocks, skipped as bodies.
+    pub bodies: usize,
+    /// SQL-looking literals at query calls that do not parse.
+    pub fragments: usize,
+    /// Every skipped statement and fragment: file, line, kind, parser message.
+    pub skipped_sql: Vec<SkippedEntry>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedEntry {
+    pub file: String,
+    pub line: u32,
+    pub kind: crate::model::SkipKind,
+    pub message: String,
+}
+
+impl SqlStats {
+    fn of(results: &[FileResult]) -> SqlStats {
+        use crate::model::SkipKind;
+        let mut s = SqlStats::default();
+        for r in results {
+            let Some(m) = &r.model else { continue };
+            if m.lang == Lang::Sql {
+                s.statements += m.sql.len()
+                    + m.sql_skipped
+                        .iter()
+                        .filter(|k| k.kind == SkipKind::Rejected)
+                        .count();
+            }
+            for k in &m.sql_skipped {
+                match k.kind {
+                    SkipKind::Salvaged => {
+                        s.skipped += 1;
+                        s.salvaged += 1;
+                    }
+                    SkipKind::Rejected => s.skipped += 1,
+                    SkipKind::Body => {
+                        s.bodies += 1;
+                        continue;
+                    }
+                    SkipKind::Fragment => s.fragments += 1,
+                }
+                s.skipped_sql.push(SkippedEntry {
+                    file: r.rel.clone(),
+                    line: k.line,
+                    kind: k.kind,
+                    message: k.message.clone(),
+                });
+            }
+        }
+        s
+    }
+}
+
 pub struct Analysis {
     pub results: Vec<FileResult>,
     pub findings: Vec<Finding>,
@@ -80,6 +143,7 @@ pub struct Analysis {
     pub endpoints: Vec<crate::routes::Endpoint>,
     /// Files per role (`vendored` ones were not analysed).
     pub roles: std::collections::BTreeMap<&'static str, usize>,
+    pub sql: SqlStats,
 }
 
 struct Shared<'a> {
@@ -295,8 +359,10 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
     for r in &results {
         *roles.entry(r.role.as_str()).or_insert(0) += 1;
     }
+    let sql = SqlStats::of(&results);
     Ok(Analysis {
         roles,
+        sql,
         files_scanned: results.len(),
         results,
         findings,

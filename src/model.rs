@@ -394,6 +394,11 @@ pub enum DdlChange {
         unique: bool,
     },
     DropIndex(String),
+    /// `ALTER INDEX a RENAME TO b`, `ALTER TABLE t RENAME CONSTRAINT a TO b`.
+    RenameIndex {
+        from: String,
+        to: String,
+    },
     /// A view, with the facts of its SELECT (checked outside migrations).
     CreateView(Option<Box<SelectFacts>>),
 }
@@ -453,12 +458,41 @@ pub struct FileModel {
     pub suppressions: Vec<Suppression>,
     pub routes: Vec<Route>,
     pub statics: Vec<Static>,
-    /// Statements or regions the frontend could not parse (reason, line).
+    /// What made the file unanalysable, in whole or from some point on
+    /// (syntax tree not built, time budget): the report's blockers.
     pub parse_errors: Vec<String>,
     /// `macro_rules!` macros defined here whose expansion runs an argument
     /// inside an offloader (`$conn.run(move |$conn| $body)`, `spawn_blocking`):
     /// (macro name, the call in the expansion that receives the body).
     pub offload_macros: Vec<(String, String)>,
+    /// SQL not read in full: statements sqlparser rejected (salvaged or not),
+    /// bodies skipped, literals at query calls that are not whole SQL. Counted
+    /// in the report's stats, never blockers.
+    pub sql_skipped: Vec<SkippedSql>,
+    /// The SQL dialect this file was read in.
+    pub dialect: crate::frontend::sql::Dialect,
+}
+
+/// A piece of SQL archlint did not read in full.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedSql {
+    pub line: u32,
+    pub kind: SkipKind,
+    /// The parser's message (empty for bodies).
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkipKind {
+    /// A statement of a SQL file sqlparser rejected, whose form the token reader knows.
+    Salvaged,
+    /// A statement of a SQL file neither sqlparser nor the token reader knows.
+    Rejected,
+    /// A routine body or `DO` block.
+    Body,
+    /// A SQL-looking literal at a query call that does not parse (a template, a piece).
+    Fragment,
 }
 
 impl FileModel {
@@ -481,6 +515,8 @@ impl FileModel {
             statics: Vec::new(),
             parse_errors: Vec::new(),
             offload_macros: Vec::new(),
+            sql_skipped: Vec::new(),
+            dialect: Default::default(),
         }
     }
 

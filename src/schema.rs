@@ -106,6 +106,15 @@ impl Schema {
                     retain_with(&mut t.keys, &mut t.origin, &keep);
                 }
             }
+            DdlChange::RenameIndex { from, to } => {
+                for t in self.tables.values_mut() {
+                    for (n, _) in &mut t.keys {
+                        if n == from {
+                            *n = to.clone();
+                        }
+                    }
+                }
+            }
             DdlChange::AddColumn(_)
             | DdlChange::AlterColumn(_)
             | DdlChange::AddConstraint(_)

@@ -880,3 +880,60 @@ fn where_a_file_stands_sets_how_much_a_finding_matters() {
         "error"
     );
 }
+
+#[test]
+fn sql_the_parser_rejects_is_counted_in_stats_and_never_a_blocker() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("migrations")).unwrap();
+    std::fs::write(
+        p.join("migrations/001_init.sql"),
+        "CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT);\n\
+         REINDEX TABLE users;\n\
+         DO $$ BEGIN PERFORM 1; END $$;\n\
+         FROBNICATE users;\n\
+         CREATE UNIQUE INDEX users_email ON users (lower(email));\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("src")).unwrap();
+    std::fs::write(
+        p.join("src/lib.rs"),
+        "pub async fn f(pool: &sqlx::PgPool, col: &str) {\n    let q = format!(\"UPDATE users SET {col} = 1\");\n    sqlx::query(&q).execute(pool).await.ok();\n    sqlx::query(\"UPDATE users SET WHERE id = 1\").execute(pool).await.ok();\n}\n",
+    )
+    .unwrap();
+    std::fs::write(p.join("src/broken.rs"), "fn main( {\n").unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--timings",
+        p.to_str().unwrap(),
+    ]);
+    let r = json(&out);
+    let blockers: Vec<&str> = r["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    // Only the file whose syntax tree cannot be built.
+    assert_eq!(blockers.len(), 1, "{blockers:?}");
+    assert!(blockers[0].starts_with("src/broken.rs"), "{blockers:?}");
+    assert_eq!(r["status"], "partial");
+    let sql = &r["stats"]["sql"];
+    assert_eq!(sql["statements"], 5, "{sql}");
+    assert_eq!(sql["skipped"], 2, "{sql}");
+    assert_eq!(sql["salvaged"], 1, "{sql}");
+    assert_eq!(sql["bodies"], 1, "{sql}");
+    assert_eq!(sql["fragments"], 1, "{sql}");
+    let timings = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        timings.contains("migrations/001_init.sql:4: rejected: sql parser error"),
+        "{timings}"
+    );
+    assert!(
+        timings.contains("migrations/001_init.sql:2: salvaged:"),
+        "{timings}"
+    );
+    assert!(timings.contains("src/lib.rs:4: fragment:"), "{timings}");
+}

@@ -1891,6 +1891,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
 
 /// Find SQL in literals at query calls and record it with its call.
 fn extract_embedded_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::Dialect) {
+    m.dialect = dialect;
     let mut found: Vec<(CallId, usize, bool)> = Vec::new();
     for (id, c) in m.calls.iter().enumerate() {
         let full = m.resolve_path(&c.path);
@@ -1950,8 +1951,12 @@ fn extract_embedded_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, diale
             let facts = match st.facts {
                 Ok(f) => f,
                 Err(e) => {
-                    m.parse_errors
-                        .push(format!("SQL at line {} does not parse: {e}", start.line));
+                    // A piece of SQL or a template: counted, never a blocker.
+                    m.sql_skipped.push(SkippedSql {
+                        line: start.line,
+                        kind: SkipKind::Fragment,
+                        message: e,
+                    });
                     continue;
                 }
             };

@@ -1206,6 +1206,7 @@ impl<'a> Walker<'a> {
 
 /// SQL in string literals passed to query calls of these languages.
 fn extract_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::Dialect) {
+    m.dialect = dialect;
     let Some(lk) = k.lang(m.lang) else { return };
     let mut found = Vec::new();
     for (id, c) in m.calls.iter().enumerate() {
@@ -1227,12 +1228,21 @@ fn extract_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::
                 Some(o) => (idx.pos(o + st.start), idx.pos(o + st.end)),
                 None => (lit.span.start, lit.span.end),
             };
-            let Ok(facts) = st.facts else {
-                if !templated {
-                    m.parse_errors
-                        .push(format!("SQL at line {} does not parse", start.line));
+            let facts = match st.facts {
+                Ok(f) => f,
+                Err(e) => {
+                    // A piece of SQL or a template: counted, never a blocker.
+                    m.sql_skipped.push(SkippedSql {
+                        line: start.line,
+                        kind: SkipKind::Fragment,
+                        message: if templated {
+                            format!("template: {e}")
+                        } else {
+                            e
+                        },
+                    });
+                    continue;
                 }
-                continue;
             };
             m.sql.push(SqlStmt {
                 span: Span::new(start, end),
