@@ -937,3 +937,60 @@ fn sql_the_parser_rejects_is_counted_in_stats_and_never_a_blocker() {
     );
     assert!(timings.contains("src/lib.rs:4: fragment:"), "{timings}");
 }
+
+#[test]
+fn each_database_folder_is_read_in_its_own_dialect() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fixtures/unbounded-query/multidb");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    assert_eq!(r["blockers"], serde_json::json!([]));
+    assert_eq!(r["stats"]["sql"]["skipped"], 0, "{}", r["stats"]["sql"]);
+    let changes: Vec<String> = r["schemas_modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["file"].as_str().unwrap(),
+                c["change"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for want in [
+        "migrations/mysql/001_accounts/up.sql create table",
+        "migrations/sqlite/001_accounts/up.sql create table",
+        "migrations/postgresql/001_accounts/up.sql create unique index accounts_email (email)",
+    ] {
+        assert!(
+            changes.iter().any(|c| c == want),
+            "{want} not in {changes:?}"
+        );
+    }
+}
+
+#[test]
+fn archlint_toml_dialect_wins_over_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mysql")).unwrap();
+    std::fs::write(
+        dir.path().join("mysql/q.sql"),
+        "SELECT `id` FROM `t` LIMIT 1;\n",
+    )
+    .unwrap();
+    let r = json(&run(&[
+        "check",
+        "--format",
+        "json",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(r["stats"]["sql"]["skipped"], 0);
+    std::fs::write(dir.path().join("archlint.toml"), "dialect = \"postgres\"\n").unwrap();
+    let r = json(&run(&[
+        "check",
+        "--format",
+        "json",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(r["stats"]["sql"]["skipped"], 1, "{}", r["stats"]["sql"]);
+}

@@ -269,7 +269,12 @@ fn statement_facts(st: &Statement) -> SqlFacts {
             let columns = ci
                 .columns
                 .iter()
-                .map(|c| unquote(&c.column.expr.to_string()))
+                .map(|c| {
+                    super::sql_salvage::index_element_column(
+                        &c.column.expr.to_string(),
+                        Dialect::Generic,
+                    )
+                })
                 .collect();
             SqlFacts::Ddl(vec![DdlFact {
                 table: last_ident(&ci.table_name.to_string()),

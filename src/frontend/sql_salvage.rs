@@ -400,6 +400,12 @@ fn create_index(r: &mut Reader) -> Salvage {
     )]))
 }
 
+/// [`index_column`] of an index element's text (from sqlparser's AST).
+pub fn index_element_column(text: &str, dialect: Dialect) -> String {
+    let toks = tokens(text, dialect);
+    index_column(text, &toks)
+}
+
 /// The column an index element keys on. A plain column (with its ordering
 /// or operator class) is itself; an expression of one column (`lower(email)`)
 /// is that column, since a unique `f(x)` makes `x` unique too; any other

@@ -1,10 +1,10 @@
 use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::frontend::sql;
-use crate::link::Linked;
 use crate::model::{CallId, CallKind, DdlChange, FileModel, Lang, SelectFacts, SqlFacts};
 use crate::rules::util::{call_label, fn_label};
 use crate::rules::{ProgramCtx, Rule, RuleMeta};
+use crate::schema::View;
 use crate::semantics;
 use crate::source::Span;
 
@@ -49,26 +49,26 @@ pub struct UnboundedQuery;
 type Verdict = (Severity, String, Option<(String, u32)>);
 
 /// Why a SELECT is unbounded, or None when it is bounded.
-pub fn unbounded(sel: &SelectFacts, linked: &Linked) -> Option<Verdict> {
+pub fn unbounded(sel: &SelectFacts, schema: &View) -> Option<Verdict> {
     let mut branches = vec![sel];
     branches.extend(sel.branches.iter());
     for b in branches {
-        if let Some(r) = unbounded_branch(b, linked) {
+        if let Some(r) = unbounded_branch(b, schema) {
             return Some(r);
         }
     }
     None
 }
 
-fn unique(linked: &Linked, table: &str, cols: &[String]) -> bool {
-    if linked.schema.unique_key_within(table, cols).is_some() {
+fn unique(schema: &View, table: &str, cols: &[String]) -> bool {
+    if schema.unique_key_within(table, cols).is_some() {
         return true;
     }
     // Without the table's DDL, `id` is the one key convention makes safe to assume.
-    !linked.schema.knows(table) && cols.iter().any(|c| c == "id")
+    !schema.knows(table) && cols.iter().any(|c| c == "id")
 }
 
-fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
+fn unbounded_branch(s: &SelectFacts, schema: &View) -> Option<Verdict> {
     if s.limited || s.no_from || (s.aggregate_only && !s.group_by) {
         return None;
     }
@@ -84,10 +84,10 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
         })
         .map(|(_, c)| c.clone())
         .collect();
-    if unique(linked, table, &mine) {
+    if unique(schema, table, &mine) {
         // Pinned to one row of the main table: joins must not fan out.
         for j in &s.joins {
-            if !j.table.starts_with('(') && !unique(linked, &j.table, &j.equated) {
+            if !j.table.starts_with('(') && !unique(schema, &j.table, &j.equated) {
                 return Some((
                     Severity::Warning,
                     format!(
@@ -122,8 +122,7 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
                 .join(", ")
         )
     };
-    let origin = linked
-        .schema
+    let origin = schema
         .unique_key_within(table, &["id".to_string()])
         .map(|(_, o)| o);
     Some((
@@ -191,6 +190,7 @@ impl Rule for UnboundedQuery {
             return;
         }
         let sql_file = m.lang == Lang::Sql;
+        let schema = ctx.linked.schema.view(u.path);
         let mut seen_tails = Vec::new();
         for s in &m.sql {
             let sel = match &s.facts {
@@ -225,7 +225,7 @@ impl Rule for UnboundedQuery {
             } else if !sql_file {
                 continue;
             }
-            if let Some((sev, why, origin)) = unbounded(sel, ctx.linked) {
+            if let Some((sev, why, origin)) = unbounded(sel, &schema) {
                 let mut f = Finding::new(
                     META.id,
                     sev,
@@ -258,11 +258,11 @@ impl Rule for UnboundedQuery {
             };
             let &(df, li) = &defs[0];
             let lit = &ctx.units[df].model.literals[li];
-            let parsed = sql::analyze(&lit.value, sql::Dialect::Postgres);
+            let parsed = sql::analyze(&lit.value, ctx.units[df].model.dialect);
             let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else {
                 continue;
             };
-            if let Some((sev, why, _)) = unbounded(sel, ctx.linked) {
+            if let Some((sev, why, _)) = unbounded(sel, &schema) {
                 let text = parsed[0].text.clone();
                 let f = Finding::new(
                     META.id,
