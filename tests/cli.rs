@@ -994,3 +994,53 @@ fn archlint_toml_dialect_wins_over_the_folder() {
     ]));
     assert_eq!(r["stats"]["sql"]["skipped"], 1, "{}", r["stats"]["sql"]);
 }
+
+#[test]
+fn statements_sqlparser_rejects_still_change_the_schema() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fixtures/unbounded-query/salvage");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    assert_eq!(r["blockers"], serde_json::json!([]));
+    let sql = &r["stats"]["sql"];
+    assert_eq!(
+        (&sql["skipped"], &sql["salvaged"], &sql["bodies"]),
+        (
+            &serde_json::json!(11),
+            &serde_json::json!(11),
+            &serde_json::json!(2)
+        ),
+        "{sql}"
+    );
+    let got: Vec<String> = r["schemas_modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{} {} {}",
+                x["line"],
+                x["table"].as_str().unwrap(),
+                x["change"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "20 members create table",
+            "29 members create unique index members_handle (handle)",
+            "31 members alter column email",
+            "31 members add unique (email)",
+            "33 members add constraint members_team_fk",
+            "35 members alter column nick",
+            "35 members alter column nick",
+            "45 members create unique index members_nick (nick)",
+            "47 (index) drop index members_nick",
+            "49 (index) rename index members_handle to members_handle_lower",
+            "51 old_things create table",
+            "58 old_things rename table to things",
+            "60 ghosts create table",
+            "62 ghosts drop table",
+        ]
+    );
+}
