@@ -152,8 +152,14 @@ fn read_statement(
 
 /// `DO ..` blocks and `CREATE [OR REPLACE] FUNCTION|PROCEDURE` with a body.
 fn is_body(stmt: &str, dialect: Dialect) -> bool {
-    let toks = super::sql_lex::tokens(stmt, dialect);
-    let w = |i: usize, k: &str| toks.get(i).is_some_and(|t| t.is(stmt, k));
+    // The head is enough: at most the first 200 bytes.
+    let mut cut = stmt.len().min(200);
+    while !stmt.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &stmt[..cut];
+    let toks = super::sql_lex::tokens(head, dialect);
+    let w = |i: usize, k: &str| toks.get(i).is_some_and(|t| t.is(head, k));
     if w(0, "do") {
         return true;
     }

@@ -270,6 +270,7 @@ pub fn split(src: &str, dialect: Dialect) -> Vec<(usize, usize)> {
     let mut blocks = 0usize;
     let mut cases = 0usize;
     let mut head: Vec<usize> = Vec::new();
+    let mut head_done = false;
     let mut k = 0;
     while k < toks.len() {
         let t = toks[k];
@@ -288,6 +289,7 @@ pub fn split(src: &str, dialect: Dialect) -> Vec<(usize, usize)> {
                 out.push((f, last_end));
             }
             head.clear();
+            head_done = false;
             (routine, blocks, cases) = (false, 0, 0);
             k += 1;
             continue;
@@ -299,6 +301,7 @@ pub fn split(src: &str, dialect: Dialect) -> Vec<(usize, usize)> {
                     out.push((f, last_end));
                 }
                 head.clear();
+                head_done = false;
                 (routine, cases) = (false, 0);
                 k = next;
                 continue;
@@ -308,7 +311,11 @@ pub fn split(src: &str, dialect: Dialect) -> Vec<(usize, usize)> {
             first = Some(t.start);
         }
         last_end = t.end;
-        if t.kind == Kind::Word && head.len() < 8 {
+        // The words before the first `(`: `CREATE [OR REPLACE] [DEFINER=..] TRIGGER`.
+        if t.is_punct(src, '(') {
+            head_done = true;
+        }
+        if t.kind == Kind::Word && !head_done && head.len() < 8 {
             head.push(k);
             if head.len() >= 2 && toks[head[0]].is(src, "create") {
                 routine |= ["function", "procedure", "trigger", "event"]
@@ -401,6 +408,14 @@ mod tests {
             parts("SELECT 'C:\\'; SELECT E'\\';x'", Dialect::Postgres).len(),
             2
         );
+    }
+
+    #[test]
+    fn a_column_named_trigger_is_not_a_routine() {
+        let src = "CREATE TABLE ev (id int, trigger text, begin int); SELECT 1";
+        assert_eq!(parts(src, Dialect::Postgres).len(), 2);
+        let src = "CREATE DEFINER=`root`@`%` TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; END; SELECT 1";
+        assert_eq!(parts(src, Dialect::Mysql).len(), 2);
     }
 
     #[test]
