@@ -206,7 +206,11 @@ impl Rule for UnboundedQuery {
             }
             let mut related: Option<(u32, String)> = None;
             let mut function = String::new();
+            // In code, one span covers the query call and its SQL literal.
+            let mut span = s.span;
             if let Some(tail) = s.call {
+                let c = m.calls[tail].span;
+                span = Span::new(c.start.min(s.span.start), c.end.max(s.span.end));
                 if m.calls[tail].in_test {
                     continue;
                 }
@@ -230,7 +234,7 @@ impl Rule for UnboundedQuery {
                     META.id,
                     sev,
                     u.path,
-                    s.span,
+                    span,
                     format!("query {why}: `{}`", short_sql(&s.text)),
                 )
                 .help(HELP_SQL)
@@ -245,48 +249,9 @@ impl Rule for UnboundedQuery {
                 out.push(f);
             }
         }
-        // SQL in constants defined elsewhere.
-        for (tail, name) in &m.sql_refs {
-            if seen_tails.contains(tail) || m.calls[*tail].in_test {
-                continue;
-            }
-            let Some((true, term)) = reads_all(m, *tail, ctx) else {
-                continue;
-            };
-            let Some(defs) = ctx.linked.consts.get(name) else {
-                continue;
-            };
-            let &(df, li) = &defs[0];
-            let lit = &ctx.units[df].model.literals[li];
-            let parsed = sql::analyze(&lit.value, ctx.units[df].model.dialect);
-            let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else {
-                continue;
-            };
-            if let Some((sev, why, _)) = unbounded(sel, &schema) {
-                let text = parsed[0].text.clone();
-                let f = Finding::new(
-                    META.id,
-                    sev,
-                    u.path,
-                    m.calls[*tail].span,
-                    format!("query `{name}` {why}: `{}`", short_sql(&text)),
-                )
-                .help(HELP_SQL)
-                .key(text)
-                .function(fn_label(m, *tail))
-                .related(
-                    ctx.units[df].path,
-                    lit.span.start.line,
-                    format!("`{name}` is defined here"),
-                )
-                .related(
-                    u.path,
-                    m.calls[term].span.start.line,
-                    format!("`{}` reads every row it returns", m.calls[term].name),
-                );
-                out.push(f);
-            }
-        }
+        // SQL kept in a `const`/`static` of this file, run by query calls
+        // anywhere: reported at the constant, naming the calls.
+        self.const_sql(ctx, fi, out);
         if ctx.k.lang(m.lang).is_some() {
             self.lang_chains(ctx, fi, out);
         } else {
@@ -295,7 +260,118 @@ impl Rule for UnboundedQuery {
     }
 }
 
+/// The constant a query call in file `ui` names: one in the same file, else
+/// one in the same package, else one in a package it depends on, else the
+/// first defined.
+fn const_def(ctx: &ProgramCtx, ui: usize, name: &str) -> Option<(usize, usize)> {
+    let defs = ctx.linked.consts.get(name)?;
+    defs.iter()
+        .find(|(df, _)| *df == ui)
+        .or_else(|| {
+            let of = &ctx.linked.packages.of_file;
+            defs.iter().find(|(df, _)| of.get(*df) == of.get(ui))
+        })
+        .or_else(|| {
+            defs.iter()
+                .find(|(df, _)| ctx.linked.packages.visible(ui, *df))
+        })
+        .or(defs.first())
+        .copied()
+}
+
 impl UnboundedQuery {
+    fn const_sql(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        let u = &ctx.units[fi];
+        let m = u.model;
+        if m.consts.is_empty() {
+            return;
+        }
+        let schema = ctx.linked.schema.view(u.path);
+        for c in &m.consts {
+            let lit = &m.literals[c.literal];
+            if lit.in_test || !sql::looks_like_sql(&lit.value) {
+                continue;
+            }
+            // Every call that runs it and reads all the rows it returns.
+            let mut sites: Vec<(usize, CallId, CallId)> = Vec::new();
+            for (ui, unit) in ctx.units.iter().enumerate() {
+                let um = unit.model;
+                if um.kind.test {
+                    continue;
+                }
+                for (tail, name) in &um.sql_refs {
+                    if name != &c.name
+                        || um.calls[*tail].in_test
+                        || um.sql.iter().any(|s| s.call == Some(*tail))
+                        || const_def(ctx, ui, name) != Some((fi, c.literal))
+                    {
+                        continue;
+                    }
+                    if let Some((true, term)) = reads_all(um, *tail, ctx) {
+                        sites.push((ui, *tail, term));
+                    }
+                }
+            }
+            if sites.is_empty() {
+                continue;
+            }
+            let parsed = sql::analyze(&lit.value, m.dialect);
+            let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else {
+                continue;
+            };
+            let Some((sev, why, _)) = unbounded(sel, &schema) else {
+                continue;
+            };
+            let text = parsed[0].text.clone();
+            let named: Vec<String> = sites
+                .iter()
+                .take(3)
+                .map(|&(ui, tail, _)| {
+                    let um = ctx.units[ui].model;
+                    format!(
+                        "`{}` ({}:{})",
+                        fn_label(um, tail),
+                        ctx.units[ui].path,
+                        um.calls[tail].span.start.line
+                    )
+                })
+                .collect();
+            let more = if sites.len() > 3 {
+                format!(" and {} more", sites.len() - 3)
+            } else {
+                String::new()
+            };
+            let mut f = Finding::new(
+                META.id,
+                sev,
+                u.path,
+                lit.span,
+                format!(
+                    "query `{}` {why}: `{}`; run by {}{more}, reading every row",
+                    c.name,
+                    short_sql(&text),
+                    named.join(", ")
+                ),
+            )
+            .help(HELP_SQL)
+            .key(text);
+            for &(ui, tail, term) in &sites {
+                let um = ctx.units[ui].model;
+                f = f.related(
+                    ctx.units[ui].path,
+                    um.calls[tail].span.start.line,
+                    format!(
+                        "`{}` runs `{}` and `{}` reads every row it returns",
+                        fn_label(um, tail),
+                        c.name,
+                        um.calls[term].name
+                    ),
+                );
+            }
+            out.push(f);
+        }
+    }
+
     /// Python, TypeScript/JavaScript, Go ORM calls that return many rows with no bound.
     fn lang_chains(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
         use crate::knowledge::{LangKnowledge, Rows};
