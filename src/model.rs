@@ -348,6 +348,9 @@ pub struct SelectFacts {
     pub branches: Vec<SelectFacts>,
     /// Names defined by WITH: reading one is reading a derived table.
     pub ctes: Vec<String>,
+    /// The facts of each WITH query, in the order of `ctes` (empty for a
+    /// recursive WITH, whose size its own body does not tell).
+    pub cte_facts: Vec<SelectFacts>,
     /// Keyset pagination (`WHERE id > $1 ORDER BY id` with a LIMIT) is covered by
     /// `limited`; this records a cursor predicate without LIMIT for the message.
     pub cursor: bool,

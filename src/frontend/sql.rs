@@ -457,6 +457,9 @@ fn query_facts(q: &Query) -> SelectFacts {
             .iter()
             .map(|c| unquote(&c.alias.name.value))
             .collect();
+        if !w.recursive {
+            f.cte_facts = w.cte_tables.iter().map(|c| query_facts(&c.query)).collect();
+        }
     }
     let limited = match &q.limit_clause {
         Some(LimitClause::LimitOffset { limit, .. }) => limit

@@ -73,7 +73,17 @@ fn unbounded_branch(s: &SelectFacts, schema: &View) -> Option<Verdict> {
         return None;
     }
     let (table, alias) = s.tables.first()?;
-    if table.starts_with('(') || s.ctes.contains(table) {
+    if let Some(i) = s.ctes.iter().position(|c| c == table) {
+        // `WITH t AS (..) SELECT .. FROM t`: with no filter of its own, the
+        // query returns what the WITH query does.
+        if s.has_where || !s.pinned.is_empty() {
+            return None;
+        }
+        let body = s.cte_facts.get(i)?;
+        let (sev, why, origin) = unbounded(body, schema)?;
+        return Some((sev, format!("{why} (through `{table}`)"), origin));
+    }
+    if table.starts_with('(') {
         return None; // a derived table: its bound is not known here
     }
     let mine: Vec<String> = s
