@@ -130,7 +130,7 @@ fn read_statement(
     if is_body(stmt, dialect) {
         return (Ok(SqlFacts::Other), Read::Body);
     }
-    match Parser::parse_sql(d, &pyformat_to_numbered(stmt)) {
+    match Parser::parse_sql(d, &pyformat_to_numbered(stmt, dialect)) {
         Ok(stmts) => (
             Ok(stmts
                 .first()
@@ -181,13 +181,32 @@ fn is_body(stmt: &str, dialect: Dialect) -> bool {
 
 /// Python drivers (psycopg, MySQLdb, pymysql) write placeholders as `%s` or
 /// `%(name)s`, which no SQL grammar accepts: read them as `$1`.
-fn pyformat_to_numbered(stmt: &str) -> std::borrow::Cow<'_, str> {
-    if !stmt.contains('%') {
-        return std::borrow::Cow::Borrowed(stmt);
+/// So are the `?` of knex, JDBC-style and MySQL drivers where PostgreSQL
+/// reads `?` as an operator: in a value position (`= ?`, `IN (?, ?)`, `LIMIT ?`).
+fn pyformat_to_numbered(stmt: &str, dialect: Dialect) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let mut out = Cow::Borrowed(stmt);
+    if stmt.contains('%') {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        let re = RE.get_or_init(|| Regex::new(r"%\(\w+\)s|%s\b").unwrap());
+        if let Cow::Owned(s) = re.replace_all(&out, "$$1") {
+            out = Cow::Owned(s);
+        }
     }
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"%\(\w+\)s|%s\b").unwrap())
-        .replace_all(stmt, "$$1")
+    if stmt.contains('?') && matches!(dialect, Dialect::Postgres | Dialect::Generic) {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        let re = RE.get_or_init(|| {
+            Regex::new(r"(?i)(=|<>|!=|<=|>=|<|>|\bLIKE|\bIN\s*\(|\bLIMIT|\bOFFSET|\bVALUES\s*\(|,|\bTHEN|\bELSE|\bAND|\bBETWEEN)(\s*)\?([\s,);]|$)")
+                .unwrap()
+        });
+        // Twice: `(?, ?)` overlaps at the comma.
+        for _ in 0..2 {
+            if let Cow::Owned(s) = re.replace_all(&out, "$1$2$$1$3") {
+                out = Cow::Owned(s);
+            }
+        }
+    }
+    out
 }
 
 /// Whitespace-folded text, at most 200 characters, for messages and fingerprints.
@@ -923,6 +942,18 @@ mod tests {
                 DdlChange::AddColumn("note".into()),
             ]
         );
+    }
+
+    #[test]
+    fn question_mark_placeholders_parse_in_postgres() {
+        let st = analyze(
+            "SELECT a FROM t WHERE id = ? AND k IN (?, ?) LIMIT ?; SELECT a FROM t WHERE data ? 'key'",
+            Dialect::Postgres,
+        );
+        assert!(
+            matches!(&st[0].facts, Ok(SqlFacts::Select(s)) if s.limited && s.pinned.len() == 2)
+        );
+        assert!(st[1].facts.is_ok());
     }
 
     #[test]
