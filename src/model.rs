@@ -208,6 +208,11 @@ pub struct Call {
     /// macro whose body it was read from. The linker decides from it whether a
     /// crate's own helper moves the closure off the executor.
     pub closure_of: Option<CallId>,
+    /// `name = <chain>` (an assignment, not a `let`): the variable it replaces.
+    pub assigned_to: Option<String>,
+    /// The condition of the innermost `if`/`match` branch of its function it
+    /// runs on (`let Some(n) = limit`, `else of x > 0`, `match kind`).
+    pub branch: Option<String>,
 }
 
 impl Call {
@@ -244,6 +249,8 @@ impl Call {
             sliced: false,
             bound_to: None,
             closure_of: None,
+            assigned_to: None,
+            branch: None,
         }
     }
 

@@ -476,6 +476,7 @@ impl UnboundedQuery {
     fn orm_chains(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
         let u = &ctx.units[fi];
         let m = u.model;
+        let schema = ctx.linked.schema.view(u.path);
         for (id, c) in m.calls.iter().enumerate() {
             if c.next.is_some()
                 || c.in_test
@@ -498,35 +499,58 @@ impl UnboundedQuery {
             if semantics::query_at(m, term, ctx.k).is_none() {
                 continue;
             }
-            let first = &m.calls[chain[0]];
+            let diesel_rooted = |first: &crate::model::Call| {
+                first.kind == CallKind::Method
+                    && !first.root.is_empty()
+                    && !first.root.contains('(')
+                    && (first.root.ends_with("::table")
+                        || schema.knows(first.root.rsplit("::").next().unwrap_or("")))
+            };
+            let mut first = &m.calls[chain[0]];
             let sea = first.kind == CallKind::Path && first.name == "find" && first.path.len() >= 2;
-            let diesel_root = first.kind == CallKind::Method
-                && !first.root.is_empty()
-                && !first.root.contains('(')
-                && (first.root.ends_with("::table")
-                    || ctx
-                        .linked
-                        .schema
-                        .knows(first.root.rsplit("::").next().unwrap_or("")));
+            let mut diesel_root = diesel_rooted(first);
+            // A query built in a variable: `let mut q = t::table.into_boxed();`,
+            // changed on branches (`q = q.filter(..)`), then `q.load(conn)`.
+            let mut chain = chain;
+            let mut conditional_bound: Option<String> = None;
+            if !sea && !diesel_root && is_ident(&first.root) {
+                let var = first.root.clone();
+                let defs: Vec<CallId> = (0..id)
+                    .filter(|&x| {
+                        let d = &m.calls[x];
+                        d.func == c.func
+                            && d.next.is_none()
+                            && (d.bound_to.as_deref() == Some(var.as_str())
+                                || d.assigned_to.as_deref() == Some(var.as_str()))
+                    })
+                    .collect();
+                let base = defs.iter().rev().copied().find(|&x| {
+                    m.calls[x].bound_to.as_deref() == Some(var.as_str())
+                        && diesel_rooted(&m.calls[m.chain(x)[0]])
+                });
+                if let Some(base) = base {
+                    first = &m.calls[m.chain(base)[0]];
+                    diesel_root = true;
+                    let mut all = m.chain(base);
+                    for &d in defs.iter().filter(|&&d| d > base) {
+                        let dc = m.chain(d);
+                        let bounds = dc.iter().any(|&x| is_bound_call(&m.calls[x].name));
+                        match &m.calls[d].branch {
+                            Some(cond) if bounds && m.calls[d].branch != c.branch => {
+                                conditional_bound.get_or_insert_with(|| cond.clone());
+                            }
+                            _ => all.extend(dc),
+                        }
+                    }
+                    all.extend(chain.iter().copied());
+                    chain = all;
+                }
+            }
             if !sea && !diesel_root {
                 continue;
             }
             let names: Vec<&str> = chain.iter().map(|&x| m.calls[x].name.as_str()).collect();
-            if names.iter().any(|n| {
-                matches!(
-                    *n,
-                    "limit"
-                        | "paginate"
-                        | "first"
-                        | "find_by_id"
-                        | "get_result"
-                        | "one"
-                        | "single_value"
-                        | "count"
-                        | "exists"
-                        | "belonging_to"
-                )
-            }) {
+            if names.iter().any(|n| is_bound_call(n)) {
                 continue;
             }
             if first.root.is_empty() && names.contains(&"find") && !sea {
@@ -558,7 +582,17 @@ impl UnboundedQuery {
             } else {
                 first.root.trim_end_matches("::table").to_string()
             };
-            let (sev, why) = if filters.is_empty() {
+            let (sev, why) = if let Some(cond) = &conditional_bound {
+                let when = cond
+                    .strip_prefix("let Some")
+                    .and_then(|r| r.split_once('='))
+                    .map(|(_, e)| format!("`{}` is None", e.trim()))
+                    .unwrap_or_else(|| format!("`{cond}` does not hold"));
+                (
+                    Severity::Warning,
+                    format!("reads `{table}` with no limit when {when} (`.limit` is applied on that branch only)"),
+                )
+            } else if filters.is_empty() {
                 (Severity::Error, format!("reads every row of `{table}`"))
             } else {
                 (
@@ -570,7 +604,7 @@ impl UnboundedQuery {
                 )
             };
             let span = Span::new(first.span.start, m.calls[id].span.end);
-            let f = Finding::new(META.id, sev, u.path, span, format!("`{}` {why} with no limit", call_label(m, term)))
+            let f = Finding::new(META.id, sev, u.path, span, if conditional_bound.is_some() { format!("`{}` {why}", call_label(m, term)) } else { format!("`{}` {why} with no limit", call_label(m, term)) })
                 .help(if sea { "page the query: `.paginate(db, page_size)` or `.cursor_by(Column::Id).first(n)`, or add `.limit(n)`" } else { "add `.limit(n)` with a keyset filter (`.filter(id.gt(last_id)).order(id)`), or load one row with `.first(conn)`" })
                 .key(format!("{}|{}", names.join("."), filters.join(",")))
                 .function(fn_label(m, id))
@@ -578,6 +612,29 @@ impl UnboundedQuery {
             out.push(f);
         }
     }
+}
+
+/// A call that bounds a diesel or sea-orm query.
+fn is_bound_call(n: &str) -> bool {
+    matches!(
+        n,
+        "limit"
+            | "paginate"
+            | "first"
+            | "find_by_id"
+            | "get_result"
+            | "one"
+            | "single_value"
+            | "count"
+            | "exists"
+            | "belonging_to"
+    )
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
 fn short_sql(s: &str) -> String {
