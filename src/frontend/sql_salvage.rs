@@ -630,6 +630,22 @@ mod tests {
     }
 
     #[test]
+    fn every_prefix_of_tricky_sql_is_read_without_panic() {
+        let src = "CREATE UNIQUE INDEX \"é\" ON ONLY s.\"t\" USING gin ((a->>'k'), lower(b::text) text_ops) WHERE c; \
+                   ALTER TABLE `x` RENAME CONSTRAINT a TO b, ADD CONSTRAINT c NOT NULL d; DO $q$ x $q$; \
+                   CREATE TABLE [t] (a int PRIMARY KEY, UNIQUE (a, \"b\")); RENAME TABLE a TO b, c TO d; \
+                   DROP INDEX CONCURRENTLY IF EXISTS a, b; /* /* */ */ E'\\'' $1 ? :x";
+        for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite, Dialect::Generic] {
+            for (i, _) in src.char_indices() {
+                let prefix = &src[..i];
+                for (a, b) in crate::frontend::sql_lex::split(prefix, d) {
+                    let _ = salvage(&prefix[a..b], d);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn bodies_and_unknown_forms() {
         assert_eq!(
             salvage("DO $$ BEGIN PERFORM 1; END $$", Dialect::Postgres),
