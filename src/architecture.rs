@@ -74,6 +74,7 @@ pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
                         columns.join(", ")
                     ),
                     DdlChange::DropIndex(n) => format!("drop index {n}"),
+                    DdlChange::RenameIndex { from, to } => format!("rename index {from} to {to}"),
                     DdlChange::CreateView(_) => "create view".into(),
                 };
                 out.push(SchemaChange {

@@ -14,7 +14,7 @@ use crate::budget::Budget;
 use crate::config::Config;
 use crate::discover::{self, glob_lite::Glob, Candidate};
 use crate::finding::{Finding, Severity};
-use crate::frontend::{self, sql::Dialect};
+use crate::frontend;
 use crate::knowledge::Knowledge;
 use crate::link::{Linked, Unit};
 use crate::manifest::{self, Dep};
@@ -66,6 +66,69 @@ pub struct Timings {
     pub slowest: Vec<(String, u64)>,
 }
 
+/// SQL archlint did not read in full, over the whole scan.
+#[derive(Default, Debug, Clone, serde::Serialize)]
+pub struct SqlStats {
+    /// Statements of `.sql` files.
+    pub statements: usize,
+    /// Statements of `.sql` files sqlparser rejected (salvaged or not).
+    pub skipped: usize,
+    /// Of those, the ones whose form the token reader knows (schema changes kept).
+    pub salvaged: usize,
+    /// Routine bodies and `DO` blocks, skipped as bodies.
+    pub bodies: usize,
+    /// SQL-looking literals at query calls that do not parse.
+    pub fragments: usize,
+    /// Every skipped statement and fragment: file, line, kind, parser message.
+    pub skipped_sql: Vec<SkippedEntry>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedEntry {
+    pub file: String,
+    pub line: u32,
+    pub kind: crate::model::SkipKind,
+    pub message: String,
+}
+
+impl SqlStats {
+    fn of(results: &[FileResult]) -> SqlStats {
+        use crate::model::SkipKind;
+        let mut s = SqlStats::default();
+        for r in results {
+            let Some(m) = &r.model else { continue };
+            if m.lang == Lang::Sql {
+                s.statements += m.sql.len()
+                    + m.sql_skipped
+                        .iter()
+                        .filter(|k| k.kind == SkipKind::Rejected)
+                        .count();
+            }
+            for k in &m.sql_skipped {
+                match k.kind {
+                    SkipKind::Salvaged => {
+                        s.skipped += 1;
+                        s.salvaged += 1;
+                    }
+                    SkipKind::Rejected => s.skipped += 1,
+                    SkipKind::Body => {
+                        s.bodies += 1;
+                        continue;
+                    }
+                    SkipKind::Fragment => s.fragments += 1,
+                }
+                s.skipped_sql.push(SkippedEntry {
+                    file: r.rel.clone(),
+                    line: k.line,
+                    kind: k.kind,
+                    message: k.message.clone(),
+                });
+            }
+        }
+        s
+    }
+}
+
 pub struct Analysis {
     pub results: Vec<FileResult>,
     pub findings: Vec<Finding>,
@@ -80,6 +143,7 @@ pub struct Analysis {
     pub endpoints: Vec<crate::routes::Endpoint>,
     /// Files per role (`vendored` ones were not analysed).
     pub roles: std::collections::BTreeMap<&'static str, usize>,
+    pub sql: SqlStats,
 }
 
 struct Shared<'a> {
@@ -90,7 +154,7 @@ struct Shared<'a> {
     include_vendored: bool,
     max: u64,
     budget: Option<Duration>,
-    dialect: Dialect,
+    dialects: crate::dialect::Dialects,
 }
 
 fn enabled_rules(opts: &Options) -> Vec<&'static dyn Rule> {
@@ -152,7 +216,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         include_vendored: opts.include_vendored,
         max: opts.max_file_size,
         budget: opts.file_time_budget,
-        dialect: opts.config.dialect.unwrap_or_else(|| guess_dialect(&cands)),
+        dialects: crate::dialect::Dialects::build(&cands, opts.config.dialect),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
@@ -295,8 +359,10 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
     for r in &results {
         *roles.entry(r.role.as_str()).or_insert(0) += 1;
     }
+    let sql = SqlStats::of(&results);
     Ok(Analysis {
         roles,
+        sql,
         files_scanned: results.len(),
         results,
         findings,
@@ -523,70 +589,6 @@ fn suppressions(text: &str) -> Vec<Suppression> {
     out
 }
 
-/// The SQL dialect the project's drivers speak, from its manifests (sqlx
-/// features, the MySQL and SQLite driver crates and packages); PostgreSQL
-/// when nothing says otherwise.
-fn guess_dialect(cands: &[Candidate]) -> Dialect {
-    let (mut mysql, mut sqlite, mut pg) = (0, 0, 0);
-    for c in cands {
-        let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
-        if !matches!(
-            name,
-            "Cargo.toml" | "package.json" | "requirements.txt" | "pyproject.toml" | "go.mod"
-        ) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&c.abs) else {
-            continue;
-        };
-        let t = text.to_ascii_lowercase();
-        mysql += [
-            "\"mysql\"",
-            "mysql_async",
-            "mysql2",
-            "pymysql",
-            "mysqlclient",
-            "go-sql-driver/mysql",
-            "sqlx-mysql",
-        ]
-        .iter()
-        .filter(|k| t.contains(*k))
-        .count();
-        sqlite += [
-            "\"sqlite\"",
-            "rusqlite",
-            "sqlite3",
-            "better-sqlite3",
-            "mattn/go-sqlite3",
-            "sqlx-sqlite",
-        ]
-        .iter()
-        .filter(|k| t.contains(*k))
-        .count();
-        pg += [
-            "\"postgres\"",
-            "tokio-postgres",
-            "diesel",
-            "\"pg\"",
-            "psycopg",
-            "asyncpg",
-            "jackc/pgx",
-            "lib/pq",
-            "sqlx-postgres",
-        ]
-        .iter()
-        .filter(|k| t.contains(*k))
-        .count();
-    }
-    if mysql > pg && mysql >= sqlite {
-        Dialect::Mysql
-    } else if sqlite > pg && sqlite > mysql {
-        Dialect::Sqlite
-    } else {
-        Dialect::Postgres
-    }
-}
-
 /// Deepest bracket nesting, to refuse inputs that would overflow a recursive parser.
 fn max_nesting(text: &str) -> usize {
     let (mut d, mut max) = (0usize, 0usize);
@@ -692,6 +694,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
     };
     let deep = lang != Lang::Text && max_nesting(text) > MAX_NESTING;
     let budget = Budget::starting_now(s.budget);
+    let dialect = s.dialects.for_file(&c.rel, text, lang);
     let mut model = match lang {
         Lang::Rust if !deep => {
             match frontend::rust::lower(
@@ -699,7 +702,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
                 kind,
                 frontend::rust_module(&c.rel),
                 s.k,
-                s.dialect,
+                dialect,
                 &budget,
             ) {
                 Ok(m) => m,
@@ -710,7 +713,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
             }
         }
         Lang::Sql => {
-            let mut m = frontend::sql::lower_file(text, kind, s.dialect, &budget);
+            let mut m = frontend::sql::lower_file(text, kind, dialect, &budget);
             frontend::text::extract_pairs(text, &mut m.literals, false, kind.test);
             m
         }
@@ -723,7 +726,7 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
             frontend::text::lower(text, kind, other, &c.rel)
         }
         other => {
-            match frontend::treesitter::lower(text, other, &c.rel, kind, s.k, s.dialect, &budget) {
+            match frontend::treesitter::lower(text, other, &c.rel, kind, s.k, dialect, &budget) {
                 Ok(m) => m,
                 Err(e) => {
                     r.blockers.push(format!("{}: {e}", c.rel));
@@ -859,7 +862,7 @@ mod tests {
             include_vendored: false,
             max: 1 << 20,
             budget: None,
-            dialect: Dialect::Postgres,
+            dialects: Default::default(),
         };
         let dir = tempfile::tempdir().unwrap();
         let c = Candidate {

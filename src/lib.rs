@@ -9,6 +9,7 @@ pub mod architecture;
 pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod dialect;
 pub mod discover;
 pub mod engine;
 pub mod finding;

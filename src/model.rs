@@ -208,6 +208,11 @@ pub struct Call {
     /// macro whose body it was read from. The linker decides from it whether a
     /// crate's own helper moves the closure off the executor.
     pub closure_of: Option<CallId>,
+    /// `name = <chain>` (an assignment, not a `let`): the variable it replaces.
+    pub assigned_to: Option<String>,
+    /// The condition of the innermost `if`/`match` branch of its function it
+    /// runs on (`let Some(n) = limit`, `else of x > 0`, `match kind`).
+    pub branch: Option<String>,
 }
 
 impl Call {
@@ -244,6 +249,8 @@ impl Call {
             sliced: false,
             bound_to: None,
             closure_of: None,
+            assigned_to: None,
+            branch: None,
         }
     }
 
@@ -348,6 +355,9 @@ pub struct SelectFacts {
     pub branches: Vec<SelectFacts>,
     /// Names defined by WITH: reading one is reading a derived table.
     pub ctes: Vec<String>,
+    /// The facts of each WITH query, in the order of `ctes` (empty for a
+    /// recursive WITH, whose size its own body does not tell).
+    pub cte_facts: Vec<SelectFacts>,
     /// Keyset pagination (`WHERE id > $1 ORDER BY id` with a LIMIT) is covered by
     /// `limited`; this records a cursor predicate without LIMIT for the message.
     pub cursor: bool,
@@ -394,6 +404,11 @@ pub enum DdlChange {
         unique: bool,
     },
     DropIndex(String),
+    /// `ALTER INDEX a RENAME TO b`, `ALTER TABLE t RENAME CONSTRAINT a TO b`.
+    RenameIndex {
+        from: String,
+        to: String,
+    },
     /// A view, with the facts of its SELECT (checked outside migrations).
     CreateView(Option<Box<SelectFacts>>),
 }
@@ -453,12 +468,41 @@ pub struct FileModel {
     pub suppressions: Vec<Suppression>,
     pub routes: Vec<Route>,
     pub statics: Vec<Static>,
-    /// Statements or regions the frontend could not parse (reason, line).
+    /// What made the file unanalysable, in whole or from some point on
+    /// (syntax tree not built, time budget): the report's blockers.
     pub parse_errors: Vec<String>,
     /// `macro_rules!` macros defined here whose expansion runs an argument
     /// inside an offloader (`$conn.run(move |$conn| $body)`, `spawn_blocking`):
     /// (macro name, the call in the expansion that receives the body).
     pub offload_macros: Vec<(String, String)>,
+    /// SQL not read in full: statements sqlparser rejected (salvaged or not),
+    /// bodies skipped, literals at query calls that are not whole SQL. Counted
+    /// in the report's stats, never blockers.
+    pub sql_skipped: Vec<SkippedSql>,
+    /// The SQL dialect this file was read in.
+    pub dialect: crate::frontend::sql::Dialect,
+}
+
+/// A piece of SQL archlint did not read in full.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedSql {
+    pub line: u32,
+    pub kind: SkipKind,
+    /// The parser's message (empty for bodies).
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkipKind {
+    /// A statement of a SQL file sqlparser rejected, whose form the token reader knows.
+    Salvaged,
+    /// A statement of a SQL file neither sqlparser nor the token reader knows.
+    Rejected,
+    /// A routine body or `DO` block.
+    Body,
+    /// A SQL-looking literal at a query call that does not parse (a template, a piece).
+    Fragment,
 }
 
 impl FileModel {
@@ -481,6 +525,8 @@ impl FileModel {
             statics: Vec::new(),
             parse_errors: Vec::new(),
             offload_macros: Vec::new(),
+            sql_skipped: Vec::new(),
+            dialect: Default::default(),
         }
     }
 

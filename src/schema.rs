@@ -1,9 +1,18 @@
 //! The database schema as the migrations leave it: which columns of which
 //! tables are unique. Built by replaying every DDL fact in migration order
 //! (file path order: migration tools name files by timestamp or sequence).
+//!
+//! A project with one migration folder per database (`migrations/mysql`,
+//! `migrations/postgresql`, `migrations/sqlite`) has one schema per backend:
+//! DDL under a folder named for a database is replayed into that backend's
+//! schema only, other DDL into every backend's. A query under such a folder
+//! is checked against its own backend; any other query against all of them
+//! (a key unique in any backend counts).
 
 use std::collections::HashMap;
 
+use crate::dialect::folder_dialect;
+use crate::frontend::sql::Dialect;
 use crate::model::{DdlChange, DdlFact};
 
 #[derive(Clone, Debug, Default)]
@@ -14,21 +23,118 @@ struct Table {
     origin: Vec<(String, u32)>,
 }
 
+/// One backend's tables.
+#[derive(Debug, Default)]
+pub struct Tables {
+    tables: HashMap<String, Table>,
+}
+
 #[derive(Debug, Default)]
 pub struct Schema {
-    tables: HashMap<String, Table>,
+    /// One per database a folder is named for (`None` when no folder is).
+    backends: Vec<(Option<Dialect>, Tables)>,
+}
+
+/// The schemas one file's queries are checked against.
+pub struct View<'a> {
+    tables: Vec<&'a Tables>,
 }
 
 impl Schema {
     /// Replay DDL facts given as (path, fact) in migration order.
     pub fn build<'a>(facts: impl IntoIterator<Item = (&'a str, &'a DdlFact)>) -> Schema {
-        let mut s = Schema::default();
-        for (path, f) in facts {
-            s.apply(path, f);
+        let facts: Vec<(&str, &DdlFact, Option<Dialect>)> = facts
+            .into_iter()
+            .map(|(p, f)| (p, f, folder_dialect(p)))
+            .collect();
+        let mut dialects: Vec<Dialect> = facts.iter().filter_map(|x| x.2).collect();
+        dialects.sort_by_key(|d| *d as u8);
+        dialects.dedup();
+        let mut s = Schema {
+            backends: if dialects.is_empty() {
+                vec![(None, Tables::default())]
+            } else {
+                dialects
+                    .into_iter()
+                    .map(|d| (Some(d), Tables::default()))
+                    .collect()
+            },
+        };
+        for (path, f, d) in facts {
+            for (bd, t) in &mut s.backends {
+                if d.is_none() || d == *bd {
+                    t.apply(path, f);
+                }
+            }
         }
         s
     }
 
+    /// The schemas for queries in `path`: its backend's when it sits under a
+    /// folder named for one, all of them otherwise.
+    pub fn view(&self, path: &str) -> View<'_> {
+        let own = folder_dialect(path);
+        let mine: Vec<&Tables> = self
+            .backends
+            .iter()
+            .filter(|(d, _)| own.is_some() && *d == own)
+            .map(|(_, t)| t)
+            .collect();
+        View {
+            tables: if mine.is_empty() {
+                self.backends.iter().map(|(_, t)| t).collect()
+            } else {
+                mine
+            },
+        }
+    }
+
+    fn all(&self) -> View<'_> {
+        View {
+            tables: self.backends.iter().map(|(_, t)| t).collect(),
+        }
+    }
+
+    pub fn knows(&self, table: &str) -> bool {
+        self.all().knows(table)
+    }
+
+    pub fn natural_key(&self, table: &str) -> Option<&[String]> {
+        self.all().natural_key(table)
+    }
+
+    pub fn unique_key_within(
+        &self,
+        table: &str,
+        pinned: &[String],
+    ) -> Option<(Vec<String>, (String, u32))> {
+        self.all().unique_key_within(table, pinned)
+    }
+}
+
+impl<'a> View<'a> {
+    pub fn knows(&self, table: &str) -> bool {
+        self.tables.iter().any(|t| t.knows(table))
+    }
+
+    /// A natural key of `table` in any of the schemas.
+    pub fn natural_key(&self, table: &str) -> Option<&'a [String]> {
+        self.tables.iter().find_map(|t| t.natural_key(table))
+    }
+
+    /// A unique key within `pinned` in any of the schemas.
+    pub fn unique_key_within(
+        &self,
+        table: &str,
+        pinned: &[String],
+    ) -> Option<(Vec<String>, (String, u32))> {
+        self.tables
+            .iter()
+            .find_map(|t| t.unique_key_within(table, pinned))
+    }
+}
+
+impl Tables {
     fn apply(&mut self, path: &str, f: &DdlFact) {
         let line = f.pos.line;
         match &f.change {
@@ -104,6 +210,15 @@ impl Schema {
                 for t in self.tables.values_mut() {
                     let keep: Vec<bool> = t.keys.iter().map(|(n, _)| n != name).collect();
                     retain_with(&mut t.keys, &mut t.origin, &keep);
+                }
+            }
+            DdlChange::RenameIndex { from, to } => {
+                for t in self.tables.values_mut() {
+                    for (n, _) in &mut t.keys {
+                        if n == from {
+                            *n = to.clone();
+                        }
+                    }
                 }
             }
             DdlChange::AddColumn(_)
@@ -227,5 +342,40 @@ mod tests {
         let s = Schema::build(all);
         assert!(s.unique_key_within("t", &["code".into()]).is_none());
         assert!(s.unique_key_within("t", &["id".into()]).is_some());
+    }
+
+    #[test]
+    fn one_schema_per_database_folder() {
+        let my = facts("CREATE TABLE t (id INT PRIMARY KEY, code TEXT UNIQUE);");
+        let pg = facts("CREATE TABLE t (id INT PRIMARY KEY, code TEXT);");
+        let shared = facts("CREATE TABLE s (id INT PRIMARY KEY, slug TEXT UNIQUE);");
+        let all: Vec<(&str, &DdlFact)> = my
+            .iter()
+            .map(|f| ("migrations/mysql/1/up.sql", f))
+            .chain(pg.iter().map(|f| ("migrations/postgresql/1/up.sql", f)))
+            .chain(shared.iter().map(|f| ("schema/common.sql", f)))
+            .collect();
+        let s = Schema::build(all);
+        let code = ["code".to_string()];
+        assert!(s
+            .view("queries/mysql/q.sql")
+            .unique_key_within("t", &code)
+            .is_some());
+        assert!(s
+            .view("queries/pg/q.sql")
+            .unique_key_within("t", &code)
+            .is_none());
+        // Code that belongs to no backend: a key in any of them.
+        assert!(s.view("src/db.rs").unique_key_within("t", &code).is_some());
+        // DDL outside the database folders is in every backend.
+        let slug = ["slug".to_string()];
+        assert!(s
+            .view("queries/pg/q.sql")
+            .unique_key_within("s", &slug)
+            .is_some());
+        assert!(s
+            .view("queries/mysql/q.sql")
+            .unique_key_within("s", &slug)
+            .is_some());
     }
 }

@@ -884,3 +884,167 @@ fn where_a_file_stands_sets_how_much_a_finding_matters() {
         "error"
     );
 }
+
+#[test]
+fn sql_the_parser_rejects_is_counted_in_stats_and_never_a_blocker() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("migrations")).unwrap();
+    std::fs::write(
+        p.join("migrations/001_init.sql"),
+        "CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT);\n\
+         REINDEX TABLE users;\n\
+         DO $$ BEGIN PERFORM 1; END $$;\n\
+         FROBNICATE users;\n\
+         CREATE UNIQUE INDEX users_email ON users (lower(email));\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("src")).unwrap();
+    std::fs::write(
+        p.join("src/lib.rs"),
+        "pub async fn f(pool: &sqlx::PgPool, col: &str) {\n    let q = format!(\"UPDATE users SET {col} = 1\");\n    sqlx::query(&q).execute(pool).await.ok();\n    sqlx::query(\"UPDATE users SET WHERE id = 1\").execute(pool).await.ok();\n}\n",
+    )
+    .unwrap();
+    std::fs::write(p.join("src/broken.rs"), "fn main( {\n").unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--timings",
+        p.to_str().unwrap(),
+    ]);
+    let r = json(&out);
+    let blockers: Vec<&str> = r["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    // Only the file whose syntax tree cannot be built.
+    assert_eq!(blockers.len(), 1, "{blockers:?}");
+    assert!(blockers[0].starts_with("src/broken.rs"), "{blockers:?}");
+    assert_eq!(r["status"], "partial");
+    let sql = &r["stats"]["sql"];
+    assert_eq!(sql["statements"], 5, "{sql}");
+    assert_eq!(sql["skipped"], 2, "{sql}");
+    assert_eq!(sql["salvaged"], 1, "{sql}");
+    assert_eq!(sql["bodies"], 1, "{sql}");
+    assert_eq!(sql["fragments"], 1, "{sql}");
+    let timings = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        timings.contains("migrations/001_init.sql:4: rejected: sql parser error"),
+        "{timings}"
+    );
+    assert!(
+        timings.contains("migrations/001_init.sql:2: salvaged:"),
+        "{timings}"
+    );
+    assert!(timings.contains("src/lib.rs:4: fragment:"), "{timings}");
+}
+
+#[test]
+fn each_database_folder_is_read_in_its_own_dialect() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fixtures/unbounded-query/multidb");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    assert_eq!(r["blockers"], serde_json::json!([]));
+    assert_eq!(r["stats"]["sql"]["skipped"], 0, "{}", r["stats"]["sql"]);
+    let changes: Vec<String> = r["schemas_modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["file"].as_str().unwrap(),
+                c["change"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for want in [
+        "migrations/mysql/001_accounts/up.sql create table",
+        "migrations/sqlite/001_accounts/up.sql create table",
+        "migrations/postgresql/001_accounts/up.sql create unique index accounts_email (email)",
+    ] {
+        assert!(
+            changes.iter().any(|c| c == want),
+            "{want} not in {changes:?}"
+        );
+    }
+}
+
+#[test]
+fn archlint_toml_dialect_wins_over_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mysql")).unwrap();
+    std::fs::write(
+        dir.path().join("mysql/q.sql"),
+        "SELECT `id` FROM `t` LIMIT 1;\n",
+    )
+    .unwrap();
+    let r = json(&run(&[
+        "check",
+        "--format",
+        "json",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(r["stats"]["sql"]["skipped"], 0);
+    std::fs::write(dir.path().join("archlint.toml"), "dialect = \"postgres\"\n").unwrap();
+    let r = json(&run(&[
+        "check",
+        "--format",
+        "json",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(r["stats"]["sql"]["skipped"], 1, "{}", r["stats"]["sql"]);
+}
+
+#[test]
+fn statements_sqlparser_rejects_still_change_the_schema() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fixtures/unbounded-query/salvage");
+    let r = json(&run(&["check", "--format", "json", dir.to_str().unwrap()]));
+    assert_eq!(r["blockers"], serde_json::json!([]));
+    let sql = &r["stats"]["sql"];
+    assert_eq!(
+        (&sql["skipped"], &sql["salvaged"], &sql["bodies"]),
+        (
+            &serde_json::json!(11),
+            &serde_json::json!(11),
+            &serde_json::json!(2)
+        ),
+        "{sql}"
+    );
+    let got: Vec<String> = r["schemas_modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{} {} {}",
+                x["line"],
+                x["table"].as_str().unwrap(),
+                x["change"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "20 members create table",
+            "29 members create unique index members_handle (handle)",
+            "31 members alter column email",
+            "31 members add unique (email)",
+            "33 members add constraint members_team_fk",
+            "35 members alter column nick",
+            "35 members alter column nick",
+            "45 members create unique index members_nick (nick)",
+            "47 (index) drop index members_nick",
+            "49 (index) rename index members_handle to members_handle_lower",
+            "51 old_things create table",
+            "58 old_things rename table to things",
+            "60 ghosts create table",
+            "62 ghosts drop table",
+        ]
+    );
+}

@@ -3,6 +3,8 @@
 
 pub mod rust;
 pub mod sql;
+pub mod sql_lex;
+pub mod sql_salvage;
 pub mod text;
 pub mod treesitter;
 

@@ -56,6 +56,8 @@ pub fn lower(
         none_guard: None,
         pending_usage: None,
         pending_bind: None,
+        pending_assign: None,
+        branches: Vec::new(),
         named: Vec::new(),
         seen_lits: std::collections::HashSet::new(),
         budget,
@@ -102,6 +104,9 @@ struct Lower<'a> {
     pending_usage: Option<Usage>,
     /// The variable a `let` binds the next chain's value to.
     pending_bind: Option<String>,
+    pending_assign: Option<String>,
+    /// Conditions of the `if`/`match` branches being walked, innermost last.
+    branches: Vec<String>,
     /// Names waiting for the literal they are bound to: (literal start, name).
     named: Vec<(Pos, String)>,
     seen_lits: std::collections::HashSet<Pos>,
@@ -524,6 +529,7 @@ impl<'a> Lower<'a> {
             in_cache_closure: self.cache > 0,
             none_guard: self.none_guard,
             closure_of: self.closure_calls.last().copied(),
+            branch: self.branches.last().cloned(),
             ..Call::new(self.fns.last().map(|f| f.id), kind, name, path, span)
         };
         self.m.calls.push(call);
@@ -635,6 +641,7 @@ impl<'a> Lower<'a> {
         let last = *ids.last().unwrap();
         self.m.calls[last].usage = usage;
         self.m.calls[last].bound_to = self.pending_bind.take();
+        self.m.calls[last].assigned_to = self.pending_assign.take();
         if let Some(r) = root {
             self.visit_expr(r);
         }
@@ -1118,10 +1125,12 @@ impl<'a> Lower<'a> {
         let is_async = f.is_async;
         self.enter_fn(f, params, is_async);
         let saved_guard = self.none_guard.take();
+        let saved_branches = std::mem::take(&mut self.branches);
         // Only the calls lowered from this body can be its own (keeps this linear).
         let first_call = self.m.calls.len();
         self.visit_block(block);
         self.none_guard = saved_guard;
+        self.branches = saved_branches;
         let id = self.fns.last().map(|f| f.id).unwrap_or(0);
         let k = self.k;
         let cached = self.m.calls[first_call..].iter().any(|c| {
@@ -1804,7 +1813,9 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
             if terminates {
                 self.exit_marks.push(self.loops.len());
             }
+            self.branches.push(format!("match {}", text_of(&m.expr)));
             self.visit_expr(&arm.body);
+            self.branches.pop();
             if terminates {
                 self.exit_marks.pop();
             }
@@ -1843,13 +1854,18 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
         if then_guard.is_some() {
             self.none_guard = then_guard;
         }
+        let cond = text_of(&i.cond);
+        self.branches.push(cond.clone());
         self.visit_block(&i.then_branch);
+        self.branches.pop();
         self.none_guard = saved;
         if let Some((_, e)) = &i.else_branch {
             if else_guard.is_some() {
                 self.none_guard = else_guard;
             }
+            self.branches.push(format!("else of {cond}"));
             self.visit_expr(e);
+            self.branches.pop();
             self.none_guard = saved;
         }
     }
@@ -1870,11 +1886,16 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
             },
             _ => None,
         };
-        if let Some(n) = name {
-            self.name_literal(n, &a.right);
+        if let Some(n) = &name {
+            self.name_literal(n.clone(), &a.right);
         }
         self.visit_expr(&a.left);
+        // `q = q.filter(..)`: the chain's value replaces the variable.
+        if matches!(&*a.left, Expr::Path(_)) && matches!(&*a.right, Expr::MethodCall(_)) {
+            self.pending_assign = name;
+        }
         self.visit_expr(&a.right);
+        self.pending_assign = None;
     }
 
     fn visit_expr_tuple(&mut self, t: &'ast syn::ExprTuple) {
@@ -1891,6 +1912,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
 
 /// Find SQL in literals at query calls and record it with its call.
 fn extract_embedded_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::Dialect) {
+    m.dialect = dialect;
     let mut found: Vec<(CallId, usize, bool)> = Vec::new();
     for (id, c) in m.calls.iter().enumerate() {
         let full = m.resolve_path(&c.path);
@@ -1950,8 +1972,12 @@ fn extract_embedded_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, diale
             let facts = match st.facts {
                 Ok(f) => f,
                 Err(e) => {
-                    m.parse_errors
-                        .push(format!("SQL at line {} does not parse: {e}", start.line));
+                    // A piece of SQL or a template: counted, never a blocker.
+                    m.sql_skipped.push(SkippedSql {
+                        line: start.line,
+                        kind: SkipKind::Fragment,
+                        message: e,
+                    });
                     continue;
                 }
             };

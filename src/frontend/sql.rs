@@ -1,9 +1,11 @@
 //! SQL with `sqlparser`: `.sql` files and SQL embedded in code.
 //!
-//! A file is split into statements first (quotes, comments and dollar-quoted
-//! bodies respected) and each statement is parsed on its own: what parses is
-//! analysed, what does not becomes a parse error for the blockers list, and
-//! one bad statement never hides the rest of a file.
+//! A file is split into statements first ([`sql_lex`](super::sql_lex): quotes,
+//! comments, dollar-quoted and `BEGIN .. END` bodies respected) and each
+//! statement is parsed on its own. What sqlparser rejects is read by
+//! [`sql_salvage`](super::sql_salvage) for what the schema needs and counted
+//! as skipped: one statement never hides the rest of a file, and never makes
+//! the file a blocker.
 
 use regex::Regex;
 use sqlparser::ast::{
@@ -18,7 +20,8 @@ use std::sync::OnceLock;
 
 use crate::budget::Budget;
 use crate::model::{
-    DdlChange, DdlFact, FileModel, JoinFacts, Lang, PathKind, SelectFacts, SqlFacts, SqlStmt,
+    DdlChange, DdlFact, FileModel, JoinFacts, Lang, PathKind, SelectFacts, SkipKind, SkippedSql,
+    SqlFacts, SqlStmt,
 };
 use crate::source::{LineIndex, Pos, Span};
 
@@ -43,121 +46,37 @@ impl Dialect {
     }
 }
 
+/// How a statement was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// sqlparser parsed it.
+    Parsed,
+    /// sqlparser rejected it (its message) and the token reader recognised its form.
+    Salvaged(String),
+    /// A routine body or `DO` block, skipped as a body.
+    Body,
+    /// Neither sqlparser nor the token reader knows it (the message is in `facts`).
+    Rejected,
+}
+
 /// One statement of a SQL text: where it is and what it does.
 pub struct ParsedStmt {
     /// Byte range in the text, from the first non-blank character.
     pub start: usize,
     pub end: usize,
+    /// The statement's facts (from sqlparser, or salvaged), or why it was not read.
     pub facts: Result<SqlFacts, String>,
+    /// How the facts were obtained.
+    pub read: Read,
     pub text: String,
     /// A sqlc `-- name: X :one` annotation before it.
     pub one_row: bool,
 }
 
-/// Split SQL text into statements at `;`, outside quotes, comments and `$tag$` bodies.
-pub fn split_statements(text: &str) -> Vec<(usize, usize)> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' | b'`' => {
-                let q = b[i];
-                i += 1;
-                while i < b.len() {
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    if b[i] == b'\\' && q == b'\'' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'#' if i == 0 || b[i - 1] == b'\n' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'$' => {
-                // $tag$ ... $tag$ (tag may be empty); not a $1 placeholder.
-                let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                    j += 1;
-                }
-                if j < b.len() && b[j] == b'$' && !b[i + 1..j].iter().all(u8::is_ascii_digit)
-                    || (j == i + 1 && b.get(j) == Some(&b'$'))
-                {
-                    let tag = &text[i..=j];
-                    if let Some(close) = text[j + 1..].find(tag) {
-                        i = j + 1 + close + tag.len() - 1;
-                    } else {
-                        i = b.len();
-                    }
-                }
-            }
-            b';' => {
-                out.push((start, i));
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out.push((start, b.len()));
-    out.into_iter()
-        .filter_map(|(s, e)| {
-            let e = e.min(text.len());
-            let chunk = &text[s..e];
-            let lead = code_start(chunk)?;
-            Some((s + lead, e))
-        })
-        .collect()
-}
-
-/// Offset of the first character that is not blank or inside a comment.
-fn code_start(chunk: &str) -> Option<usize> {
-    let b = chunk.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_whitespace() {
-            i += 1;
-        } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            match chunk[i + 2..].find("*/") {
-                Some(p) => i = i + 2 + p + 2,
-                None => return None,
-            }
-        } else if b[i] == b'\\' {
-            // psql meta-command (\connect, \set): a line of its own.
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else {
-            return Some(i);
-        }
-    }
-    None
+/// Split SQL text into statements at `;` (or a MySQL `DELIMITER`), outside
+/// quotes, comments and bodies: byte ranges from each statement's first token.
+pub fn split_statements(text: &str, dialect: Dialect) -> Vec<(usize, usize)> {
+    super::sql_lex::split(text, dialect)
 }
 
 fn sqlc_annotation() -> &'static Regex {
@@ -175,7 +94,7 @@ pub fn analyze_within(text: &str, dialect: Dialect, budget: &Budget) -> Vec<Pars
     let d = dialect.parser();
     let mut prev_end = 0;
     let mut out = Vec::new();
-    for (s, e) in split_statements(text) {
+    for (s, e) in split_statements(text, dialect) {
         if budget.spent_now() {
             break;
         }
@@ -187,18 +106,12 @@ pub fn analyze_within(text: &str, dialect: Dialect, budget: &Budget) -> Vec<Pars
             .last()
             .map(|c| c[1].eq_ignore_ascii_case("one"))
             .unwrap_or(false);
-        let facts = match Parser::parse_sql(&*d, &pyformat_to_numbered(stmt)) {
-            Ok(stmts) => Ok(stmts
-                .first()
-                .map(statement_facts)
-                .unwrap_or(SqlFacts::Other)),
-            // Parser errors quote the offending token, which may be a password.
-            Err(err) => Err(crate::secrets::redact_quoted(&err.to_string())),
-        };
+        let (facts, read) = read_statement(stmt, dialect, &*d);
         out.push(ParsedStmt {
             start: s,
             end: e,
             facts,
+            read,
             text: normalise(stmt),
             one_row,
         });
@@ -206,15 +119,94 @@ pub fn analyze_within(text: &str, dialect: Dialect, budget: &Budget) -> Vec<Pars
     out
 }
 
+/// One statement: sqlparser first, the token reader for what it rejects.
+/// Routine bodies and `DO` blocks are not given to sqlparser at all.
+fn read_statement(
+    stmt: &str,
+    dialect: Dialect,
+    d: &dyn SqlDialect,
+) -> (Result<SqlFacts, String>, Read) {
+    use super::sql_salvage::{salvage, Salvage};
+    if is_body(stmt, dialect) {
+        return (Ok(SqlFacts::Other), Read::Body);
+    }
+    match Parser::parse_sql(d, &pyformat_to_numbered(stmt, dialect)) {
+        Ok(stmts) => (
+            Ok(stmts
+                .first()
+                .map(statement_facts)
+                .unwrap_or(SqlFacts::Other)),
+            Read::Parsed,
+        ),
+        Err(err) => {
+            // Parser errors quote the offending token, which may be a password.
+            let msg = crate::secrets::redact_quoted(&err.to_string());
+            match salvage(stmt, dialect) {
+                Salvage::Facts(f) => (Ok(f), Read::Salvaged(msg)),
+                Salvage::Body => (Ok(SqlFacts::Other), Read::Body),
+                Salvage::Unknown => (Err(msg), Read::Rejected),
+            }
+        }
+    }
+}
+
+/// `DO ..` blocks and `CREATE [OR REPLACE] FUNCTION|PROCEDURE` with a body.
+fn is_body(stmt: &str, dialect: Dialect) -> bool {
+    // The head is enough: at most the first 200 bytes.
+    let mut cut = stmt.len().min(200);
+    while !stmt.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &stmt[..cut];
+    let toks = super::sql_lex::tokens(head, dialect);
+    let w = |i: usize, k: &str| toks.get(i).is_some_and(|t| t.is(head, k));
+    if w(0, "do") {
+        return true;
+    }
+    if !w(0, "create") {
+        return false;
+    }
+    let mut i = 1;
+    if w(1, "or") && (w(2, "replace") || w(2, "alter")) {
+        i = 3;
+    }
+    if w(i, "definer") {
+        // MySQL: CREATE DEFINER=`u`@`h` PROCEDURE
+        while i < toks.len() && !w(i, "function") && !w(i, "procedure") && i < 12 {
+            i += 1;
+        }
+    }
+    w(i, "function") || w(i, "procedure")
+}
+
 /// Python drivers (psycopg, MySQLdb, pymysql) write placeholders as `%s` or
 /// `%(name)s`, which no SQL grammar accepts: read them as `$1`.
-fn pyformat_to_numbered(stmt: &str) -> std::borrow::Cow<'_, str> {
-    if !stmt.contains('%') {
-        return std::borrow::Cow::Borrowed(stmt);
+/// So are the `?` of knex, JDBC-style and MySQL drivers where PostgreSQL
+/// reads `?` as an operator: in a value position (`= ?`, `IN (?, ?)`, `LIMIT ?`).
+fn pyformat_to_numbered(stmt: &str, dialect: Dialect) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let mut out = Cow::Borrowed(stmt);
+    if stmt.contains('%') {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        let re = RE.get_or_init(|| Regex::new(r"%\(\w+\)s|%s\b").unwrap());
+        if let Cow::Owned(s) = re.replace_all(&out, "$$1") {
+            out = Cow::Owned(s);
+        }
     }
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"%\(\w+\)s|%s\b").unwrap())
-        .replace_all(stmt, "$$1")
+    if stmt.contains('?') && matches!(dialect, Dialect::Postgres | Dialect::Generic) {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        let re = RE.get_or_init(|| {
+            Regex::new(r"(?i)(=|<>|!=|<=|>=|<|>|\bLIKE|\bIN\s*\(|\bLIMIT|\bOFFSET|\bVALUES\s*\(|,|\bTHEN|\bELSE|\bAND|\bBETWEEN)(\s*)\?([\s,);]|$)")
+                .unwrap()
+        });
+        // Twice: `(?, ?)` overlaps at the comma.
+        for _ in 0..2 {
+            if let Cow::Owned(s) = re.replace_all(&out, "$1$2$$1$3") {
+                out = Cow::Owned(s);
+            }
+        }
+    }
+    out
 }
 
 /// Whitespace-folded text, at most 200 characters, for messages and fingerprints.
@@ -302,7 +294,12 @@ fn statement_facts(st: &Statement) -> SqlFacts {
             let columns = ci
                 .columns
                 .iter()
-                .map(|c| unquote(&c.column.expr.to_string()))
+                .map(|c| {
+                    super::sql_salvage::index_element_column(
+                        &c.column.expr.to_string(),
+                        Dialect::Generic,
+                    )
+                })
                 .collect();
             SqlFacts::Ddl(vec![DdlFact {
                 table: last_ident(&ci.table_name.to_string()),
@@ -402,7 +399,7 @@ fn strip_prefix_ci<'a>(s: &'a str, kw: &str) -> Option<&'a str> {
         .then_some(rest)
 }
 
-fn alter_change(op: &str) -> Option<DdlChange> {
+pub(crate) fn alter_change(op: &str) -> Option<DdlChange> {
     static RE: OnceLock<[Regex; 7]> = OnceLock::new();
     let [add_key, add_col, drop_con, drop_col, ren_col, ren_tab, alter_col] =
         RE.get_or_init(|| {
@@ -452,6 +449,16 @@ fn alter_change(op: &str) -> Option<DdlChange> {
             return Some(DdlChange::AddConstraint(String::new()));
         }
     }
+    if let Some(rest) = strip_prefix_ci(op, "ADD") {
+        // MySQL `ADD INDEX|KEY|FULLTEXT|SPATIAL name (..)`: an index that is not unique.
+        let rest = rest.trim_start();
+        if ["INDEX", "KEY", "FULLTEXT", "SPATIAL"]
+            .iter()
+            .any(|k| strip_prefix_ci(rest, k).is_some())
+        {
+            return None;
+        }
+    }
     if let Some(c) = add_col.captures(op) {
         return Some(DdlChange::AddColumn(unquote(&c[1])));
     }
@@ -469,6 +476,9 @@ fn query_facts(q: &Query) -> SelectFacts {
             .iter()
             .map(|c| unquote(&c.alias.name.value))
             .collect();
+        if !w.recursive {
+            f.cte_facts = w.cte_tables.iter().map(|c| query_facts(&c.query)).collect();
+        }
     }
     let limited = match &q.limit_clause {
         Some(LimitClause::LimitOffset { limit, .. }) => limit
@@ -790,36 +800,37 @@ fn columns_of(e: &Expr) -> Vec<String> {
 pub fn lower_file(text: &str, kind: PathKind, dialect: Dialect, budget: &Budget) -> FileModel {
     let idx = LineIndex::new(text);
     let mut m = FileModel::new(Lang::Sql, kind);
-    let mut failed = Vec::new();
+    m.dialect = dialect;
     for st in analyze_within(text, dialect, budget) {
         let span = Span::new(idx.pos(st.start), idx.pos(st.end));
-        match st.facts {
-            Ok(mut facts) => {
-                if let SqlFacts::Ddl(ds) = &mut facts {
-                    for d in ds {
-                        d.pos = span.start;
-                    }
-                }
-                m.sql.push(SqlStmt {
-                    span,
-                    facts,
-                    text: st.text,
-                    call: None,
-                    one_row: st.one_row,
-                });
-            }
-            Err(e) => failed.push((span.start.line, e)),
-        }
-    }
-    if let Some((line, e)) = failed.first() {
-        let more = if failed.len() > 1 {
-            format!(" (and {} more statements)", failed.len() - 1)
-        } else {
-            String::new()
+        let skip = |kind, message: &str| SkippedSql {
+            line: span.start.line,
+            kind,
+            message: message.to_string(),
         };
-        m.parse_errors.push(format!(
-            "SQL statement at line {line} does not parse: {e}{more}"
-        ));
+        match &st.read {
+            Read::Parsed => {}
+            Read::Body => m.sql_skipped.push(skip(SkipKind::Body, "")),
+            Read::Salvaged(msg) => m.sql_skipped.push(skip(SkipKind::Salvaged, msg)),
+            Read::Rejected => m.sql_skipped.push(skip(
+                SkipKind::Rejected,
+                st.facts.as_ref().err().map(String::as_str).unwrap_or(""),
+            )),
+        }
+        if let Ok(mut facts) = st.facts {
+            if let SqlFacts::Ddl(ds) = &mut facts {
+                for d in ds {
+                    d.pos = span.start;
+                }
+            }
+            m.sql.push(SqlStmt {
+                span,
+                facts,
+                text: st.text,
+                call: None,
+                one_row: st.one_row,
+            });
+        }
     }
     if budget.ran_out() {
         m.parse_errors.push(budget.message());
@@ -841,7 +852,7 @@ mod tests {
     #[test]
     fn splits_statements_around_strings_comments_and_dollar_bodies() {
         let sql = "SELECT ';' FROM t; -- x;\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT $1";
-        let parts = split_statements(sql);
+        let parts = split_statements(sql, Dialect::Postgres);
         assert_eq!(parts.len(), 3, "{parts:?}");
         assert!(sql[parts[1].0..parts[1].1].starts_with("CREATE FUNCTION"));
     }
@@ -934,6 +945,18 @@ mod tests {
     }
 
     #[test]
+    fn question_mark_placeholders_parse_in_postgres() {
+        let st = analyze(
+            "SELECT a FROM t WHERE id = ? AND k IN (?, ?) LIMIT ?; SELECT a FROM t WHERE data ? 'key'",
+            Dialect::Postgres,
+        );
+        assert!(
+            matches!(&st[0].facts, Ok(SqlFacts::Select(s)) if s.limited && s.pinned.len() == 2)
+        );
+        assert!(st[1].facts.is_ok());
+    }
+
+    #[test]
     fn python_placeholders_parse() {
         let st = analyze(
             "UPDATE orders SET billed = true WHERE id = %s; SELECT a FROM t WHERE id = %(id)s",
@@ -946,16 +969,30 @@ mod tests {
     }
 
     #[test]
-    fn bad_statement_is_reported_and_the_rest_kept() {
+    fn bad_statement_is_skipped_and_the_rest_kept() {
         let m = lower_file(
-            "SELECT * FROM a;\nTHIS IS NOT SQL;\nSELECT * FROM b WHERE id = 1;",
+            "SELECT * FROM a;\nTHIS IS NOT SQL;\nDO $$ BEGIN PERFORM 1; END $$;\nREINDEX TABLE a;\nSELECT * FROM b WHERE id = 1;",
             PathKind::default(),
             Dialect::Postgres,
             &Budget::unlimited(),
         );
-        assert_eq!(m.sql.len(), 2);
-        assert_eq!(m.parse_errors.len(), 1);
-        assert!(m.parse_errors[0].contains("line 2"));
+        assert!(m.parse_errors.is_empty(), "{:?}", m.parse_errors);
+        let kinds: Vec<(u32, SkipKind)> = m.sql_skipped.iter().map(|s| (s.line, s.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (2, SkipKind::Rejected),
+                (3, SkipKind::Body),
+                (4, SkipKind::Salvaged)
+            ]
+        );
+        assert!(
+            m.sql_skipped[0].message.contains("Expected"),
+            "{:?}",
+            m.sql_skipped
+        );
+        // The two SELECTs, the body and the salvaged REINDEX.
+        assert_eq!(m.sql.len(), 4);
     }
 
     #[test]

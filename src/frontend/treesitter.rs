@@ -1109,8 +1109,13 @@ impl<'a> Walker<'a> {
             let Some(args) = call.child_by_field_name("arguments") else {
                 continue;
             };
-            let mut c = args.walk();
-            let arg_nodes: Vec<Node> = args.named_children(&mut c).collect();
+            // A tagged template (prisma.$queryRaw`SELECT ..`) is its one argument.
+            let arg_nodes: Vec<Node> = if args.kind() == "template_string" {
+                vec![args]
+            } else {
+                let mut c = args.walk();
+                args.named_children(&mut c).collect()
+            };
             // Array callbacks run once per element: xs.map(async x => ...), xs.forEach(...).
             let per_element = matches!(
                 name.as_str(),
@@ -1206,6 +1211,7 @@ impl<'a> Walker<'a> {
 
 /// SQL in string literals passed to query calls of these languages.
 fn extract_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::Dialect) {
+    m.dialect = dialect;
     let Some(lk) = k.lang(m.lang) else { return };
     let mut found = Vec::new();
     for (id, c) in m.calls.iter().enumerate() {
@@ -1222,18 +1228,44 @@ fn extract_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::
     for (call, ix) in found {
         let lit = m.literals[ix].clone();
         let templated = lit.value.contains('{');
-        for st in sql::analyze(&lit.value, dialect) {
+        // Interpolations where a value goes (`= ${id}`, `LIMIT ${n}`) are
+        // parameters (Prisma's tagged `$queryRaw` binds them); others may be
+        // whole clauses, so a SELECT with one after FROM is trusted only for a bound.
+        let filled = if templated {
+            template_values(&lit.value)
+        } else {
+            std::borrow::Cow::Borrowed(lit.value.as_str())
+        };
+        let moved = matches!(filled, std::borrow::Cow::Owned(_));
+        for st in sql::analyze(&filled, dialect) {
             let (start, end) = match lit.raw_offset {
-                Some(o) => (idx.pos(o + st.start), idx.pos(o + st.end)),
-                None => (lit.span.start, lit.span.end),
+                Some(o) if !moved => (idx.pos(o + st.start), idx.pos(o + st.end)),
+                _ => (lit.span.start, lit.span.end),
             };
-            let Ok(facts) = st.facts else {
-                if !templated {
-                    m.parse_errors
-                        .push(format!("SQL at line {} does not parse", start.line));
+            let facts = match st.facts {
+                Ok(f) => f,
+                Err(e) => {
+                    // A piece of SQL or a template: counted, never a blocker.
+                    m.sql_skipped.push(SkippedSql {
+                        line: start.line,
+                        kind: SkipKind::Fragment,
+                        message: if templated {
+                            format!("template: {e}")
+                        } else {
+                            e
+                        },
+                    });
+                    continue;
                 }
-                continue;
             };
+            if let SqlFacts::Select(sel) = &facts {
+                let stmt = filled.get(st.start..st.end).unwrap_or("");
+                let lower = stmt.to_ascii_lowercase();
+                let tail = &stmt[lower.find(" from ").unwrap_or(0)..];
+                if !sel.limited && template_hole().is_match(tail) {
+                    continue;
+                }
+            }
             m.sql.push(SqlStmt {
                 span: Span::new(start, end),
                 facts,
@@ -1243,6 +1275,22 @@ fn extract_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::
             });
         }
     }
+}
+
+/// An interpolation left in template SQL (`{where}`, `{table}`).
+fn template_hole() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"\{[A-Za-z_$][\w.$()\[\]'\x22]*\}").unwrap())
+}
+
+/// Template SQL with the interpolations in value positions made placeholders.
+fn template_values(t: &str) -> std::borrow::Cow<'_, str> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"(?i)(=|<>|!=|<=|>=|<|>|\bLIKE|\bIN\s*\(|\bLIMIT|\bOFFSET|\bVALUES\s*\(|,)(\s*)\{[A-Za-z_$][\w.$()\[\]'\x22]*\}")
+            .unwrap()
+    });
+    re.replace_all(t, "$1$2$$1")
 }
 
 #[cfg(test)]

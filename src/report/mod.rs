@@ -9,7 +9,7 @@ pub mod text;
 use serde::Serialize;
 
 use crate::architecture::{self, Decision, Endpoint, SchemaChange};
-use crate::engine::{Analysis, Timings};
+use crate::engine::{Analysis, SqlStats, Timings};
 use crate::finding::{Finding, Severity};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -32,6 +32,8 @@ pub struct Stats {
     /// Files per role (source, test, script, vendored, ...); vendored files
     /// are counted, not analysed.
     pub roles: std::collections::BTreeMap<&'static str, usize>,
+    /// SQL statements skipped (sqlparser rejected them), salvaged, bodies and fragments.
+    pub sql: SqlStats,
 }
 
 /// The agent's output format (the contract), plus `stats`.
@@ -76,6 +78,7 @@ impl Report {
                 elapsed_ms,
                 timings: a.timings.clone(),
                 roles: a.roles.clone(),
+                sql: a.sql.clone(),
             },
         }
     }

@@ -149,6 +149,23 @@ pub fn timings(r: &Report) -> String {
     for (p, us) in &t.slowest {
         s.push_str(&format!("  {:>8.2} ms  {p}\n", *us as f64 / 1000.0));
     }
+    let q = &r.stats.sql;
+    s.push_str(&format!(
+        "sql: {} statements in .sql files, {} skipped by the parser ({} salvaged by the token reader), {} bodies, {} fragments in code\n",
+        q.statements, q.skipped, q.salvaged, q.bodies, q.fragments
+    ));
+    for e in &q.skipped_sql {
+        s.push_str(&format!(
+            "  {}:{}: {}: {}\n",
+            e.file,
+            e.line,
+            serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            e.message.replace('\n', " ")
+        ));
+    }
     s
 }
 

@@ -101,7 +101,13 @@ impl Rule for NonIdempotentMutation {
             }
             let unguarded: Vec<&Insert> = inserts
                 .iter()
-                .filter(|i| ctx.linked.schema.natural_key(&i.table).is_none())
+                .filter(|i| {
+                    ctx.linked
+                        .schema
+                        .view(ctx.units[fi].path)
+                        .natural_key(&i.table)
+                        .is_none()
+                })
                 .collect();
             let Some(first) = unguarded.first() else {
                 continue;

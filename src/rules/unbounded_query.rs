@@ -1,10 +1,10 @@
 use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::frontend::sql;
-use crate::link::Linked;
 use crate::model::{CallId, CallKind, DdlChange, FileModel, Lang, SelectFacts, SqlFacts};
 use crate::rules::util::{call_label, fn_label};
 use crate::rules::{ProgramCtx, Rule, RuleMeta};
+use crate::schema::View;
 use crate::semantics;
 use crate::source::Span;
 
@@ -49,31 +49,41 @@ pub struct UnboundedQuery;
 type Verdict = (Severity, String, Option<(String, u32)>);
 
 /// Why a SELECT is unbounded, or None when it is bounded.
-pub fn unbounded(sel: &SelectFacts, linked: &Linked) -> Option<Verdict> {
+pub fn unbounded(sel: &SelectFacts, schema: &View) -> Option<Verdict> {
     let mut branches = vec![sel];
     branches.extend(sel.branches.iter());
     for b in branches {
-        if let Some(r) = unbounded_branch(b, linked) {
+        if let Some(r) = unbounded_branch(b, schema) {
             return Some(r);
         }
     }
     None
 }
 
-fn unique(linked: &Linked, table: &str, cols: &[String]) -> bool {
-    if linked.schema.unique_key_within(table, cols).is_some() {
+fn unique(schema: &View, table: &str, cols: &[String]) -> bool {
+    if schema.unique_key_within(table, cols).is_some() {
         return true;
     }
     // Without the table's DDL, `id` is the one key convention makes safe to assume.
-    !linked.schema.knows(table) && cols.iter().any(|c| c == "id")
+    !schema.knows(table) && cols.iter().any(|c| c == "id")
 }
 
-fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
+fn unbounded_branch(s: &SelectFacts, schema: &View) -> Option<Verdict> {
     if s.limited || s.no_from || (s.aggregate_only && !s.group_by) {
         return None;
     }
     let (table, alias) = s.tables.first()?;
-    if table.starts_with('(') || s.ctes.contains(table) {
+    if let Some(i) = s.ctes.iter().position(|c| c == table) {
+        // `WITH t AS (..) SELECT .. FROM t`: with no filter of its own, the
+        // query returns what the WITH query does.
+        if s.has_where || !s.pinned.is_empty() {
+            return None;
+        }
+        let body = s.cte_facts.get(i)?;
+        let (sev, why, origin) = unbounded(body, schema)?;
+        return Some((sev, format!("{why} (through `{table}`)"), origin));
+    }
+    if table.starts_with('(') {
         return None; // a derived table: its bound is not known here
     }
     let mine: Vec<String> = s
@@ -84,10 +94,10 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
         })
         .map(|(_, c)| c.clone())
         .collect();
-    if unique(linked, table, &mine) {
+    if unique(schema, table, &mine) {
         // Pinned to one row of the main table: joins must not fan out.
         for j in &s.joins {
-            if !j.table.starts_with('(') && !unique(linked, &j.table, &j.equated) {
+            if !j.table.starts_with('(') && !unique(schema, &j.table, &j.equated) {
                 return Some((
                     Severity::Warning,
                     format!(
@@ -122,8 +132,7 @@ fn unbounded_branch(s: &SelectFacts, linked: &Linked) -> Option<Verdict> {
                 .join(", ")
         )
     };
-    let origin = linked
-        .schema
+    let origin = schema
         .unique_key_within(table, &["id".to_string()])
         .map(|(_, o)| o);
     Some((
@@ -191,6 +200,7 @@ impl Rule for UnboundedQuery {
             return;
         }
         let sql_file = m.lang == Lang::Sql;
+        let schema = ctx.linked.schema.view(u.path);
         let mut seen_tails = Vec::new();
         for s in &m.sql {
             let sel = match &s.facts {
@@ -206,7 +216,11 @@ impl Rule for UnboundedQuery {
             }
             let mut related: Option<(u32, String)> = None;
             let mut function = String::new();
+            // In code, one span covers the query call and its SQL literal.
+            let mut span = s.span;
             if let Some(tail) = s.call {
+                let c = m.calls[tail].span;
+                span = Span::new(c.start.min(s.span.start), c.end.max(s.span.end));
                 if m.calls[tail].in_test {
                     continue;
                 }
@@ -225,12 +239,12 @@ impl Rule for UnboundedQuery {
             } else if !sql_file {
                 continue;
             }
-            if let Some((sev, why, origin)) = unbounded(sel, ctx.linked) {
+            if let Some((sev, why, origin)) = unbounded(sel, &schema) {
                 let mut f = Finding::new(
                     META.id,
                     sev,
                     u.path,
-                    s.span,
+                    span,
                     format!("query {why}: `{}`", short_sql(&s.text)),
                 )
                 .help(HELP_SQL)
@@ -245,48 +259,9 @@ impl Rule for UnboundedQuery {
                 out.push(f);
             }
         }
-        // SQL in constants defined elsewhere.
-        for (tail, name) in &m.sql_refs {
-            if seen_tails.contains(tail) || m.calls[*tail].in_test {
-                continue;
-            }
-            let Some((true, term)) = reads_all(m, *tail, ctx) else {
-                continue;
-            };
-            let Some(defs) = ctx.linked.consts.get(name) else {
-                continue;
-            };
-            let &(df, li) = &defs[0];
-            let lit = &ctx.units[df].model.literals[li];
-            let parsed = sql::analyze(&lit.value, sql::Dialect::Postgres);
-            let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else {
-                continue;
-            };
-            if let Some((sev, why, _)) = unbounded(sel, ctx.linked) {
-                let text = parsed[0].text.clone();
-                let f = Finding::new(
-                    META.id,
-                    sev,
-                    u.path,
-                    m.calls[*tail].span,
-                    format!("query `{name}` {why}: `{}`", short_sql(&text)),
-                )
-                .help(HELP_SQL)
-                .key(text)
-                .function(fn_label(m, *tail))
-                .related(
-                    ctx.units[df].path,
-                    lit.span.start.line,
-                    format!("`{name}` is defined here"),
-                )
-                .related(
-                    u.path,
-                    m.calls[term].span.start.line,
-                    format!("`{}` reads every row it returns", m.calls[term].name),
-                );
-                out.push(f);
-            }
-        }
+        // SQL kept in a `const`/`static` of this file, run by query calls
+        // anywhere: reported at the constant, naming the calls.
+        self.const_sql(ctx, fi, out);
         if ctx.k.lang(m.lang).is_some() {
             self.lang_chains(ctx, fi, out);
         } else {
@@ -295,7 +270,118 @@ impl Rule for UnboundedQuery {
     }
 }
 
+/// The constant a query call in file `ui` names: one in the same file, else
+/// one in the same package, else one in a package it depends on, else the
+/// first defined.
+fn const_def(ctx: &ProgramCtx, ui: usize, name: &str) -> Option<(usize, usize)> {
+    let defs = ctx.linked.consts.get(name)?;
+    defs.iter()
+        .find(|(df, _)| *df == ui)
+        .or_else(|| {
+            let of = &ctx.linked.packages.of_file;
+            defs.iter().find(|(df, _)| of.get(*df) == of.get(ui))
+        })
+        .or_else(|| {
+            defs.iter()
+                .find(|(df, _)| ctx.linked.packages.visible(ui, *df))
+        })
+        .or(defs.first())
+        .copied()
+}
+
 impl UnboundedQuery {
+    fn const_sql(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
+        let u = &ctx.units[fi];
+        let m = u.model;
+        if m.consts.is_empty() {
+            return;
+        }
+        let schema = ctx.linked.schema.view(u.path);
+        for c in &m.consts {
+            let lit = &m.literals[c.literal];
+            if lit.in_test || !sql::looks_like_sql(&lit.value) {
+                continue;
+            }
+            // Every call that runs it and reads all the rows it returns.
+            let mut sites: Vec<(usize, CallId, CallId)> = Vec::new();
+            for (ui, unit) in ctx.units.iter().enumerate() {
+                let um = unit.model;
+                if um.kind.test {
+                    continue;
+                }
+                for (tail, name) in &um.sql_refs {
+                    if name != &c.name
+                        || um.calls[*tail].in_test
+                        || um.sql.iter().any(|s| s.call == Some(*tail))
+                        || const_def(ctx, ui, name) != Some((fi, c.literal))
+                    {
+                        continue;
+                    }
+                    if let Some((true, term)) = reads_all(um, *tail, ctx) {
+                        sites.push((ui, *tail, term));
+                    }
+                }
+            }
+            if sites.is_empty() {
+                continue;
+            }
+            let parsed = sql::analyze(&lit.value, m.dialect);
+            let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else {
+                continue;
+            };
+            let Some((sev, why, _)) = unbounded(sel, &schema) else {
+                continue;
+            };
+            let text = parsed[0].text.clone();
+            let named: Vec<String> = sites
+                .iter()
+                .take(3)
+                .map(|&(ui, tail, _)| {
+                    let um = ctx.units[ui].model;
+                    format!(
+                        "`{}` ({}:{})",
+                        fn_label(um, tail),
+                        ctx.units[ui].path,
+                        um.calls[tail].span.start.line
+                    )
+                })
+                .collect();
+            let more = if sites.len() > 3 {
+                format!(" and {} more", sites.len() - 3)
+            } else {
+                String::new()
+            };
+            let mut f = Finding::new(
+                META.id,
+                sev,
+                u.path,
+                lit.span,
+                format!(
+                    "query `{}` {why}: `{}`; run by {}{more}, reading every row",
+                    c.name,
+                    short_sql(&text),
+                    named.join(", ")
+                ),
+            )
+            .help(HELP_SQL)
+            .key(text);
+            for &(ui, tail, term) in &sites {
+                let um = ctx.units[ui].model;
+                f = f.related(
+                    ctx.units[ui].path,
+                    um.calls[tail].span.start.line,
+                    format!(
+                        "`{}` runs `{}` and `{}` reads every row it returns",
+                        fn_label(um, tail),
+                        c.name,
+                        um.calls[term].name
+                    ),
+                );
+            }
+            out.push(f);
+        }
+    }
+
     /// Python, TypeScript/JavaScript, Go ORM calls that return many rows with no bound.
     fn lang_chains(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
         use crate::knowledge::{LangKnowledge, Rows};
@@ -390,6 +476,7 @@ impl UnboundedQuery {
     fn orm_chains(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
         let u = &ctx.units[fi];
         let m = u.model;
+        let schema = ctx.linked.schema.view(u.path);
         for (id, c) in m.calls.iter().enumerate() {
             if c.next.is_some()
                 || c.in_test
@@ -412,35 +499,58 @@ impl UnboundedQuery {
             if semantics::query_at(m, term, ctx.k).is_none() {
                 continue;
             }
-            let first = &m.calls[chain[0]];
+            let diesel_rooted = |first: &crate::model::Call| {
+                first.kind == CallKind::Method
+                    && !first.root.is_empty()
+                    && !first.root.contains('(')
+                    && (first.root.ends_with("::table")
+                        || schema.knows(first.root.rsplit("::").next().unwrap_or("")))
+            };
+            let mut first = &m.calls[chain[0]];
             let sea = first.kind == CallKind::Path && first.name == "find" && first.path.len() >= 2;
-            let diesel_root = first.kind == CallKind::Method
-                && !first.root.is_empty()
-                && !first.root.contains('(')
-                && (first.root.ends_with("::table")
-                    || ctx
-                        .linked
-                        .schema
-                        .knows(first.root.rsplit("::").next().unwrap_or("")));
+            let mut diesel_root = diesel_rooted(first);
+            // A query built in a variable: `let mut q = t::table.into_boxed();`,
+            // changed on branches (`q = q.filter(..)`), then `q.load(conn)`.
+            let mut chain = chain;
+            let mut conditional_bound: Option<String> = None;
+            if !sea && !diesel_root && is_ident(&first.root) {
+                let var = first.root.clone();
+                let defs: Vec<CallId> = (0..id)
+                    .filter(|&x| {
+                        let d = &m.calls[x];
+                        d.func == c.func
+                            && d.next.is_none()
+                            && (d.bound_to.as_deref() == Some(var.as_str())
+                                || d.assigned_to.as_deref() == Some(var.as_str()))
+                    })
+                    .collect();
+                let base = defs.iter().rev().copied().find(|&x| {
+                    m.calls[x].bound_to.as_deref() == Some(var.as_str())
+                        && diesel_rooted(&m.calls[m.chain(x)[0]])
+                });
+                if let Some(base) = base {
+                    first = &m.calls[m.chain(base)[0]];
+                    diesel_root = true;
+                    let mut all = m.chain(base);
+                    for &d in defs.iter().filter(|&&d| d > base) {
+                        let dc = m.chain(d);
+                        let bounds = dc.iter().any(|&x| is_bound_call(&m.calls[x].name));
+                        match &m.calls[d].branch {
+                            Some(cond) if bounds && m.calls[d].branch != c.branch => {
+                                conditional_bound.get_or_insert_with(|| cond.clone());
+                            }
+                            _ => all.extend(dc),
+                        }
+                    }
+                    all.extend(chain.iter().copied());
+                    chain = all;
+                }
+            }
             if !sea && !diesel_root {
                 continue;
             }
             let names: Vec<&str> = chain.iter().map(|&x| m.calls[x].name.as_str()).collect();
-            if names.iter().any(|n| {
-                matches!(
-                    *n,
-                    "limit"
-                        | "paginate"
-                        | "first"
-                        | "find_by_id"
-                        | "get_result"
-                        | "one"
-                        | "single_value"
-                        | "count"
-                        | "exists"
-                        | "belonging_to"
-                )
-            }) {
+            if names.iter().any(|n| is_bound_call(n)) {
                 continue;
             }
             if first.root.is_empty() && names.contains(&"find") && !sea {
@@ -472,7 +582,17 @@ impl UnboundedQuery {
             } else {
                 first.root.trim_end_matches("::table").to_string()
             };
-            let (sev, why) = if filters.is_empty() {
+            let (sev, why) = if let Some(cond) = &conditional_bound {
+                let when = cond
+                    .strip_prefix("let Some")
+                    .and_then(|r| r.split_once('='))
+                    .map(|(_, e)| format!("`{}` is None", e.trim()))
+                    .unwrap_or_else(|| format!("`{cond}` does not hold"));
+                (
+                    Severity::Warning,
+                    format!("reads `{table}` with no limit when {when} (`.limit` is applied on that branch only)"),
+                )
+            } else if filters.is_empty() {
                 (Severity::Error, format!("reads every row of `{table}`"))
             } else {
                 (
@@ -484,7 +604,7 @@ impl UnboundedQuery {
                 )
             };
             let span = Span::new(first.span.start, m.calls[id].span.end);
-            let f = Finding::new(META.id, sev, u.path, span, format!("`{}` {why} with no limit", call_label(m, term)))
+            let f = Finding::new(META.id, sev, u.path, span, if conditional_bound.is_some() { format!("`{}` {why}", call_label(m, term)) } else { format!("`{}` {why} with no limit", call_label(m, term)) })
                 .help(if sea { "page the query: `.paginate(db, page_size)` or `.cursor_by(Column::Id).first(n)`, or add `.limit(n)`" } else { "add `.limit(n)` with a keyset filter (`.filter(id.gt(last_id)).order(id)`), or load one row with `.first(conn)`" })
                 .key(format!("{}|{}", names.join("."), filters.join(",")))
                 .function(fn_label(m, id))
@@ -492,6 +612,29 @@ impl UnboundedQuery {
             out.push(f);
         }
     }
+}
+
+/// A call that bounds a diesel or sea-orm query.
+fn is_bound_call(n: &str) -> bool {
+    matches!(
+        n,
+        "limit"
+            | "paginate"
+            | "first"
+            | "find_by_id"
+            | "get_result"
+            | "one"
+            | "single_value"
+            | "count"
+            | "exists"
+            | "belonging_to"
+    )
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
 fn short_sql(s: &str) -> String {
