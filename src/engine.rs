@@ -80,6 +80,9 @@ pub struct Analysis {
     pub endpoints: Vec<crate::routes::Endpoint>,
     /// Files per role (`vendored` ones were not analysed).
     pub roles: std::collections::BTreeMap<&'static str, usize>,
+    /// Every secret's span, by path, including those of findings suppressed
+    /// inline or left out by a baseline: no source snippet may show them.
+    pub masks: Vec<(String, crate::source::Span)>,
 }
 
 struct Shared<'a> {
@@ -267,10 +270,13 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         })
         .collect();
     let enabled: Vec<&str> = rules.iter().map(|r| r.meta().id).collect();
+    let finished = finish(findings, &opts.config, &sup, &enabled)?;
+    let masks: Vec<(String, crate::source::Span)> = finished
+        .iter()
+        .filter_map(|f| f.mask.map(|m| (f.path.clone(), m)))
+        .collect();
     let (suppressed, mut findings): (Vec<Finding>, Vec<Finding>) =
-        finish(findings, &opts.config, &sup, &enabled)?
-            .into_iter()
-            .partition(|f| f.suppressed.is_some());
+        finished.into_iter().partition(|f| f.suppressed.is_some());
     if let Some(base) = &opts.baseline {
         findings.retain(|f| !base.contains(&f.fingerprint));
     }
@@ -312,6 +318,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         },
         rules,
         endpoints: all_endpoints,
+        masks,
     })
 }
 

@@ -46,6 +46,9 @@ pub struct Report {
     pub recommendations: Vec<String>,
     pub blockers: Vec<String>,
     pub stats: Stats,
+    /// Secrets' spans by path, masked in every source snippet.
+    #[serde(skip)]
+    pub masks: Vec<(String, crate::source::Span)>,
 }
 
 impl Report {
@@ -77,6 +80,7 @@ impl Report {
                 timings: a.timings.clone(),
                 roles: a.roles.clone(),
             },
+            masks: a.masks.clone(),
         }
     }
 }
