@@ -282,7 +282,11 @@ pub fn looks_like_credential(name: &str, v: &str) -> bool {
 
 /// Code, not a value: a call, a member access chain, string concatenation.
 fn is_expression(v: &str) -> bool {
+    static TEMPLATE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    // `auth:{createAuthKey()}`: an interpolation (the frontends write `${x}` as `{x}`).
+    let template = TEMPLATE.get_or_init(|| Regex::new(r"\{[A-Za-z_][\w.]*(?:\(\))?\}").unwrap());
     v.ends_with(')') && v.contains('(')
+        || template.is_match(v)
         || v.contains("+\"")
         || v.contains("\"+")
         || v.contains("${")
@@ -318,7 +322,7 @@ fn is_identifier_case(w: &str) -> bool {
         .windows(2)
         .filter(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
         .count();
-    upper * 4 <= letters.len() && humps * 5 <= letters.len()
+    upper * 3 <= letters.len() + 1 && humps * 5 <= letters.len()
 }
 
 /// Natural-language text or an identifier: only letters (and word
@@ -508,6 +512,8 @@ mod tests {
             "getSecret()",
             "!vault",
             "%env(DB_PASSWORD)%",
+            "OneChat-Zugriffstoken",
+            "auth:{createAuthKey()}",
         ] {
             assert!(!looks_like_credential("password", v), "{v}");
             assert!(!looks_like_credential("api_key", v), "{v}");

@@ -171,8 +171,7 @@ fn in_detector_table(text: &str, start: usize, token: &str) -> bool {
         }
     }
     let window = &text[s..e];
-    let tb = token.as_bytes();
-    (3..=5.min(tb.len())).any(|k| {
+    (3..=16.min(token.len())).any(|k| {
         let Some(prefix) = token.get(..k) else {
             return false;
         };
@@ -196,6 +195,17 @@ fn local_host(host: &str) -> bool {
         || name == "host.docker.internal"
         || name.is_empty()
         || !name.contains('.') && !name.starts_with('[')
+}
+
+/// A documentation host (RFC 2606): `db.example.com`, `x.test`, `y.invalid`.
+fn example_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    let name = h.split(':').next().unwrap_or("");
+    ["example.com", "example.org", "example.net", "example"]
+        .iter()
+        .any(|d| name == *d || name.ends_with(&format!(".{d}")))
+        || name.ends_with(".test")
+        || name.ends_with(".invalid")
 }
 
 /// A file that deploys: a Kubernetes manifest, Helm or Terraform, a
@@ -423,7 +433,12 @@ impl HardcodedSecret {
             .or_else(|| v.strip_prefix("Basic "))
             .or_else(|| v.strip_prefix("Token "))
         {
+            // RFC 6750's b64token: `realm="Restricted"` is a challenge, not a token.
+            let b64token = tok.trim_end_matches('=').chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')
+            });
             if tok.len() >= 16
+                && b64token
                 && entropy(tok) >= 3.5
                 && !tok.contains(char::is_whitespace)
                 && !sk.is_placeholder(tok)
@@ -653,7 +668,13 @@ impl Rule for HardcodedSecret {
                 }
                 let span = idx.span(pw.start(), pw.end());
                 let in_comment = line_is_comment(&idx, span);
-                let mut sev = tier(ctx, false, in_comment);
+                // Inside a string of test code (a `#[cfg(test)]` module)?
+                let in_test = ctx.model.literals.iter().any(|l| {
+                    l.in_test
+                        && l.raw_offset
+                            .is_some_and(|o| o <= pw.start() && pw.end() <= o + l.value.len())
+                });
+                let mut sev = tier(ctx, in_test || example_host(&c[4]), in_comment);
                 // Dev defaults of local tooling: a password for localhost or a
                 // compose service is worth a note, not a failed build.
                 if local_host(&c[4]) && !deploy || local_file {
