@@ -216,7 +216,8 @@ impl Linked {
                         .iter()
                         .copied()
                         .filter(|&r| {
-                            fun(r).owner.as_deref() == owner || fun(r).trait_name.as_deref() == owner
+                            fun(r).owner.as_deref() == owner
+                                || fun(r).trait_name.as_deref() == owner
                         })
                         .collect();
                     return self.one_package(typed, mine);
@@ -240,8 +241,7 @@ impl Linked {
                 .iter()
                 .copied()
                 .filter(|&(f, g)| {
-                    units[f].model.functions[g].owner.is_none()
-                        && self.packages.of_file[f] == mine
+                    units[f].model.functions[g].owner.is_none() && self.packages.of_file[f] == mine
                 })
                 .collect();
             // Prefer a definition in the same file (a private helper).
@@ -249,11 +249,7 @@ impl Linked {
             return if here.is_empty() { free } else { here };
         }
         // Methods.
-        let methods: Vec<FnRef> = cands
-            .iter()
-            .copied()
-            .filter(|&r| fun(r).has_self)
-            .collect();
+        let methods: Vec<FnRef> = cands.iter().copied().filter(|&r| fun(r).has_self).collect();
         let on_self = c.prev.is_none() && c.root == "self";
         if on_self {
             let own = caller.and_then(|f| f.owner.clone());
@@ -359,7 +355,8 @@ impl Linked {
             return Vec::new();
         }
         // One type, or implementations of one trait (any of them may run).
-        let owners: HashSet<Option<&str>> = methods.iter().map(|&r| fun(r).owner.as_deref()).collect();
+        let owners: HashSet<Option<&str>> =
+            methods.iter().map(|&r| fun(r).owner.as_deref()).collect();
         let traits: HashSet<Option<&str>> = methods
             .iter()
             .map(|&r| fun(r).trait_name.as_deref())
@@ -374,7 +371,10 @@ impl Linked {
     /// else the single other package; several packages defining a same-named
     /// type's method is a choice the code makes by types we do not see.
     fn one_package(&self, cands: Vec<FnRef>, mine: crate::packages::PkgId) -> Vec<FnRef> {
-        let pkgs: HashSet<usize> = cands.iter().map(|&(f, _)| self.packages.of_file[f]).collect();
+        let pkgs: HashSet<usize> = cands
+            .iter()
+            .map(|&(f, _)| self.packages.of_file[f])
+            .collect();
         if pkgs.len() <= 1 {
             return cands;
         }
@@ -400,7 +400,11 @@ impl Linked {
         let m = units[fi].model;
         let c = &m.calls[id];
         let fun = |(f, g): FnRef| &units[f].model.functions[g];
-        let dir_of = |p: &str| p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        let dir_of = |p: &str| {
+            p.rsplit_once('/')
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default()
+        };
         let family = m.lang.family();
         let free = |r: FnRef| !fun(r).has_self;
         if c.kind == CallKind::Path {
@@ -472,7 +476,11 @@ impl Linked {
         } else {
             import
         };
-        let here = units[fi].path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let here = units[fi]
+            .path
+            .rsplit_once('/')
+            .map(|(d, _)| d)
+            .unwrap_or("");
         let target: Vec<String> = if module.starts_with("./") || module.starts_with("../") {
             // A relative JS/TS import: a path from this file's folder.
             let mut segs: Vec<String> = here
@@ -785,10 +793,21 @@ fn is_offload_name(name: &str, k: &Knowledge) -> bool {
 fn type_name(ty: &str) -> String {
     let t = ty.trim().trim_start_matches('&').trim();
     let t = t.strip_prefix("mut ").unwrap_or(t).trim();
-    let t = t.strip_prefix("dyn ").or_else(|| t.strip_prefix("impl ")).unwrap_or(t);
+    let t = t
+        .strip_prefix("dyn ")
+        .or_else(|| t.strip_prefix("impl "))
+        .unwrap_or(t);
     // Wrappers that deref to what they hold.
     let mut t = t.to_string();
-    for w in ["Arc<", "Rc<", "Box<", "Data<", "State<", "Extension<", "Option<"] {
+    for w in [
+        "Arc<",
+        "Rc<",
+        "Box<",
+        "Data<",
+        "State<",
+        "Extension<",
+        "Option<",
+    ] {
         if let Some(i) = t.find(w) {
             if t.ends_with('>') && (i == 0 || t[..i].ends_with("::")) {
                 t = t[i + w.len()..t.len() - 1].trim().to_string();

@@ -786,7 +786,17 @@ impl<'a> Lower<'a> {
             if closure_like {
                 self.closure_calls.push(id);
             }
-            self.lower_arg_body(a, id, callee, closure_like, per_element, batched, offload, cache, span);
+            self.lower_arg_body(
+                a,
+                id,
+                callee,
+                closure_like,
+                per_element,
+                batched,
+                offload,
+                cache,
+                span,
+            );
             if closure_like {
                 self.closure_calls.pop();
             }

@@ -91,6 +91,18 @@ fn docker_auth_re() -> &'static Regex {
     })
 }
 
+/// Does the rule need the file's model (names bound to values, call sinks,
+/// test scopes), or do its own passes over the text suffice? With only this
+/// rule selected, a file is parsed only when this says so: the names
+/// prefilter runs over the bytes, and most files mention no credential.
+pub fn needs_model(text: &str, sk: &crate::secrets::SecretKnowledge) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let other = RE.get_or_init(|| Regex::new(r"(?i)basic|_auth\b|authident").unwrap());
+    sk.secret_name.is_match(text)
+        || other.is_match(text)
+        || text.contains("://") && url_re().is_match(text)
+}
+
 /// The tier a match gets from where it sits.
 fn tier(ctx: &FileCtx, in_test: bool, in_comment: bool) -> Severity {
     if ctx.model.kind.test || ctx.model.kind.example || in_test || in_comment {
