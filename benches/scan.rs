@@ -41,6 +41,15 @@ fn scan(path: &Path, rules: bool) -> usize {
     json::render(&r).len()
 }
 
+/// `--select hardcoded-secret`: the secrets-only path.
+fn scan_secrets(path: &Path) -> usize {
+    let mut o = options(path, true);
+    o.select = Some(vec!["hardcoded-secret".to_string()]);
+    let a = engine::run(&o).expect("scan");
+    let r = Report::build(&a, 0);
+    json::render(&r).len()
+}
+
 fn time(f: impl Fn()) -> Duration {
     // Best of five: the machines are shared and noisy.
     (0..5)
@@ -256,5 +265,40 @@ fn walk(p: &Path) -> Vec<PathBuf> {
     v
 }
 
-criterion_group!(benches, end_to_end, frontends, large_files);
+/// The secrets-only path against the parse-everything scan of the same tree,
+/// measured in the same run: the ratio is the figure (it should stay well
+/// under 1: most files mention no credential and are never parsed).
+fn secrets_only(c: &mut Criterion) {
+    let (one, files, bytes) = tree(200);
+    let mut dirs = vec![(
+        format!("generated 1x ({files} files, {bytes} bytes)"),
+        one.path().to_path_buf(),
+    )];
+    if let Some(dir) = std::env::var_os("ARCHLINT_BENCH_DIR").map(PathBuf::from) {
+        dirs.push((dir.display().to_string(), dir));
+    }
+    for (label, dir) in &dirs {
+        let parse = time(|| {
+            scan(dir, false);
+        });
+        let secrets = time(|| {
+            scan_secrets(dir);
+        });
+        eprintln!(
+            "{label}: parse-everything {:.3}s, secrets-only {:.3}s, secrets-only/parse-everything = {:.2}x",
+            parse.as_secs_f64(),
+            secrets.as_secs_f64(),
+            secrets.as_secs_f64() / parse.as_secs_f64()
+        );
+    }
+    let mut g = c.benchmark_group("secrets");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.bench_function("parse_everything_1x", |b| {
+        b.iter(|| scan(one.path(), false))
+    });
+    g.bench_function("secrets_only_1x", |b| b.iter(|| scan_secrets(one.path())));
+    g.finish();
+}
+
+criterion_group!(benches, end_to_end, frontends, large_files, secrets_only);
 criterion_main!(benches);

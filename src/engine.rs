@@ -144,11 +144,17 @@ pub struct Analysis {
     /// Files per role (`vendored` ones were not analysed).
     pub roles: std::collections::BTreeMap<&'static str, usize>,
     pub sql: SqlStats,
+    /// Every secret's span, by path, including those of findings suppressed
+    /// inline or left out by a baseline: no source snippet may show them.
+    pub masks: Vec<(String, crate::source::Span)>,
 }
 
 struct Shared<'a> {
     k: &'a Knowledge,
     sk: &'a SecretKnowledge,
+    /// Only the secret rule runs: a file is parsed only when the rule needs
+    /// its tree (names bound to values), and nothing is linked.
+    secrets_only: bool,
     rules: &'a [&'static dyn Rule],
     roles: &'a Roles,
     include_vendored: bool,
@@ -211,6 +217,10 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
     let shared = Shared {
         k: &k,
         sk: &sk,
+        secrets_only: !rules.is_empty()
+            && rules
+                .iter()
+                .all(|r| r.meta().id == crate::rules::hardcoded_secret::META.id),
         rules: &rules,
         roles: &roles,
         include_vendored: opts.include_vendored,
@@ -228,90 +238,97 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         pool.install(|| cands.par_iter().map(|c| analyse_file(c, &shared)).collect());
     let parse_ms = t1.elapsed().as_millis() as u64;
 
-    // Link once, then the program-wide rules, file by file in parallel.
-    let t2 = Instant::now();
-    let unit_of: Vec<usize> = results
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.model.is_some())
-        .map(|(i, _)| i)
-        .collect();
-    let units: Vec<Unit> = unit_of
-        .iter()
-        .map(|&i| Unit {
-            path: &results[i].rel,
-            model: results[i].model.as_ref().unwrap(),
-        })
-        .collect();
-    let decls: Vec<crate::manifest::PackageDecl> =
-        results.iter().filter_map(|r| r.package.clone()).collect();
-    let files: Vec<(&str, Lang)> = units.iter().map(|u| (u.path, u.model.lang)).collect();
-    let mut graph = PackageGraph::build(&decls, &files, &roles);
-    graph.mark_serving(|fi| !units[fi].model.routes.is_empty());
-    // A bug in linking must not lose the per-file findings: fall back to no summaries.
-    let linked = match catch_unwind(AssertUnwindSafe(|| {
-        pool.install(|| Linked::build(&units, &k, graph.clone()))
-    })) {
-        Ok(l) => l,
-        Err(p) => {
-            blockers.push(format!(
-                "internal error while linking (cross-file analysis disabled): {}",
-                panic_text(&p)
-            ));
-            Linked::build(&[], &k, PackageGraph::build(&[], &files, &roles))
-        }
-    };
-    let link_ms = t2.elapsed().as_millis() as u64;
-    let t3 = Instant::now();
-    let endpoints = match catch_unwind(AssertUnwindSafe(|| crate::routes::endpoints(&units))) {
-        Ok(e) => e,
-        Err(p) => {
-            blockers.push(format!(
-                "internal error while resolving routes (endpoints omitted): {}",
-                panic_text(&p)
-            ));
-            vec![Vec::new(); units.len()]
-        }
-    };
-    let deps: Vec<crate::manifest::Dep> = results
-        .iter()
-        .flat_map(|r| r.deps.iter().cloned())
-        .collect();
-    let ctx = ProgramCtx {
-        units: &units,
-        endpoints: &endpoints,
-        linked: &linked,
-        k: &k,
-        deps: &deps,
-        memo: Default::default(),
-    };
-    let program: Vec<(Vec<Finding>, Vec<String>)> = pool.install(|| {
-        (0..units.len())
-            .into_par_iter()
-            .map(|fi| {
-                let mut out = Vec::new();
-                let mut errs = Vec::new();
-                for r in &rules {
-                    let mut local = Vec::new();
-                    match catch_unwind(AssertUnwindSafe(|| r.check_program(&ctx, fi, &mut local))) {
-                        Ok(()) => out.extend(
-                            local
-                                .into_iter()
-                                .filter_map(|f| in_context(f, units[fi].model.kind.role, fi, &linked.packages)),
-                        ),
-                        Err(p) => errs.push(format!(
-                            "{}: internal error in rule {}: {}",
-                            units[fi].path,
-                            r.meta().id,
-                            panic_text(&p)
-                        )),
-                    }
-                }
-                (out, errs)
+    // Secrets only: nothing to link, no routes, no program-wide rule.
+    let (endpoints, program, link_ms, rules_ms) = if shared.secrets_only {
+        (Vec::new(), Vec::new(), 0, 0)
+    } else {
+        // Link once, then the program-wide rules, file by file in parallel.
+        let t2 = Instant::now();
+        let unit_of: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.model.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        let units: Vec<Unit> = unit_of
+            .iter()
+            .map(|&i| Unit {
+                path: &results[i].rel,
+                model: results[i].model.as_ref().unwrap(),
             })
-            .collect()
-    });
-    let rules_ms = t3.elapsed().as_millis() as u64;
+            .collect();
+        let decls: Vec<crate::manifest::PackageDecl> =
+            results.iter().filter_map(|r| r.package.clone()).collect();
+        let files: Vec<(&str, Lang)> = units.iter().map(|u| (u.path, u.model.lang)).collect();
+        let mut graph = PackageGraph::build(&decls, &files, &roles);
+        graph.mark_serving(|fi| !units[fi].model.routes.is_empty());
+        // A bug in linking must not lose the per-file findings: fall back to no summaries.
+        let linked = match catch_unwind(AssertUnwindSafe(|| {
+            pool.install(|| Linked::build(&units, &k, graph.clone()))
+        })) {
+            Ok(l) => l,
+            Err(p) => {
+                blockers.push(format!(
+                    "internal error while linking (cross-file analysis disabled): {}",
+                    panic_text(&p)
+                ));
+                Linked::build(&[], &k, PackageGraph::build(&[], &files, &roles))
+            }
+        };
+        let link_ms = t2.elapsed().as_millis() as u64;
+        let t3 = Instant::now();
+        let endpoints = match catch_unwind(AssertUnwindSafe(|| crate::routes::endpoints(&units))) {
+            Ok(e) => e,
+            Err(p) => {
+                blockers.push(format!(
+                    "internal error while resolving routes (endpoints omitted): {}",
+                    panic_text(&p)
+                ));
+                vec![Vec::new(); units.len()]
+            }
+        };
+        let deps: Vec<crate::manifest::Dep> = results
+            .iter()
+            .flat_map(|r| r.deps.iter().cloned())
+            .collect();
+        let ctx = ProgramCtx {
+            units: &units,
+            endpoints: &endpoints,
+            linked: &linked,
+            k: &k,
+            deps: &deps,
+            memo: Default::default(),
+        };
+        let program: Vec<(Vec<Finding>, Vec<String>)> = pool.install(|| {
+            (0..units.len())
+                .into_par_iter()
+                .map(|fi| {
+                    let mut out = Vec::new();
+                    let mut errs = Vec::new();
+                    for r in &rules {
+                        let mut local = Vec::new();
+                        match catch_unwind(AssertUnwindSafe(|| {
+                            r.check_program(&ctx, fi, &mut local)
+                        })) {
+                            Ok(()) => out.extend(local.into_iter().filter_map(|f| {
+                                in_context(f, units[fi].model.kind.role, fi, &linked.packages)
+                            })),
+                            Err(p) => errs.push(format!(
+                                "{}: internal error in rule {}: {}",
+                                units[fi].path,
+                                r.meta().id,
+                                panic_text(&p)
+                            )),
+                        }
+                    }
+                    (out, errs)
+                })
+                .collect()
+        });
+        let rules_ms = t3.elapsed().as_millis() as u64;
+        drop(units);
+        (endpoints, program, link_ms, rules_ms)
+    };
 
     let mut findings: Vec<Finding> = Vec::new();
     for r in &results {
@@ -331,10 +348,13 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         })
         .collect();
     let enabled: Vec<&str> = rules.iter().map(|r| r.meta().id).collect();
+    let finished = finish(findings, &opts.config, &sup, &enabled)?;
+    let masks: Vec<(String, crate::source::Span)> = finished
+        .iter()
+        .filter_map(|f| f.mask.map(|m| (f.path.clone(), m)))
+        .collect();
     let (suppressed, mut findings): (Vec<Finding>, Vec<Finding>) =
-        finish(findings, &opts.config, &sup, &enabled)?
-            .into_iter()
-            .partition(|f| f.suppressed.is_some());
+        finished.into_iter().partition(|f| f.suppressed.is_some());
     if let Some(base) = &opts.baseline {
         findings.retain(|f| !base.contains(&f.fingerprint));
     }
@@ -354,7 +374,6 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
     all_endpoints.sort_by(|a, b| {
         (&a.file, a.line, &a.method, &a.path).cmp(&(&b.file, b.line, &b.method, &b.path))
     });
-    drop(units);
     let mut roles = std::collections::BTreeMap::new();
     for r in &results {
         *roles.entry(r.role.as_str()).or_insert(0) += 1;
@@ -378,6 +397,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         },
         rules,
         endpoints: all_endpoints,
+        masks,
     })
 }
 
@@ -387,12 +407,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
 /// not an outage (info); a blocking call in async code of a package that
 /// neither serves HTTP nor is used by one that does stalls no request
 /// (warning, and the message says so; its unhandled external calls: info).
-fn in_context(
-    mut f: Finding,
-    role: Role,
-    fi: usize,
-    graph: &PackageGraph,
-) -> Option<Finding> {
+fn in_context(mut f: Finding, role: Role, fi: usize, graph: &PackageGraph) -> Option<Finding> {
     let pkg = graph.package(fi);
     if pkg.client || matches!(role, Role::Vendored | Role::Locale) {
         return None;
@@ -405,7 +420,8 @@ fn in_context(
     ];
     if role == Role::Script && request_rules.contains(&f.rule.as_str()) {
         f.severity = Severity::Info;
-        f.message.push_str(" (in a one-off script, not on a request path)");
+        f.message
+            .push_str(" (in a one-off script, not on a request path)");
         return Some(f);
     }
     if request_rules.contains(&f.rule.as_str()) && !graph.request_path(graph.of_file[fi]) {
@@ -692,10 +708,12 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
         role: r.role,
         ..frontend::path_kind(&c.rel)
     };
-    let deep = lang != Lang::Text && max_nesting(text) > MAX_NESTING;
+    let skip_tree = s.secrets_only && !crate::rules::hardcoded_secret::needs_model(text, s.sk);
+    let deep = !skip_tree && lang != Lang::Text && max_nesting(text) > MAX_NESTING;
     let budget = Budget::starting_now(s.budget);
     let dialect = s.dialects.for_file(&c.rel, text, lang);
     let mut model = match lang {
+        _ if skip_tree => crate::model::FileModel::new(lang, kind),
         Lang::Rust if !deep => {
             match frontend::rust::lower(
                 text,
@@ -745,8 +763,10 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
         r.blockers.push(format!("{}: {e}", c.rel));
     }
     model.suppressions = suppressions(text);
-    r.deps = manifest::deps(&c.rel, text);
-    r.package = manifest::package(&c.rel, text);
+    if !s.secrets_only {
+        r.deps = manifest::deps(&c.rel, text);
+        r.package = manifest::package(&c.rel, text);
+    }
     let ctx = FileCtx {
         path: &c.rel,
         text,
@@ -855,6 +875,7 @@ mod tests {
         let rules = rules::all();
         let roles = Roles::load(None).unwrap();
         let shared = Shared {
+            secrets_only: false,
             k: &k,
             sk: &sk,
             rules: &rules,

@@ -219,7 +219,8 @@ impl Linked {
                         .iter()
                         .copied()
                         .filter(|&r| {
-                            fun(r).owner.as_deref() == owner || fun(r).trait_name.as_deref() == owner
+                            fun(r).owner.as_deref() == owner
+                                || fun(r).trait_name.as_deref() == owner
                         })
                         .collect();
                     return self.one_package(typed, mine);
@@ -243,8 +244,7 @@ impl Linked {
                 .iter()
                 .copied()
                 .filter(|&(f, g)| {
-                    units[f].model.functions[g].owner.is_none()
-                        && self.packages.of_file[f] == mine
+                    units[f].model.functions[g].owner.is_none() && self.packages.of_file[f] == mine
                 })
                 .collect();
             // Prefer a definition in the same file (a private helper).
@@ -252,11 +252,7 @@ impl Linked {
             return if here.is_empty() { free } else { here };
         }
         // Methods.
-        let methods: Vec<FnRef> = cands
-            .iter()
-            .copied()
-            .filter(|&r| fun(r).has_self)
-            .collect();
+        let methods: Vec<FnRef> = cands.iter().copied().filter(|&r| fun(r).has_self).collect();
         let on_self = c.prev.is_none() && c.root == "self";
         if on_self {
             let own = caller.and_then(|f| f.owner.clone());
@@ -387,7 +383,10 @@ impl Linked {
     /// else the single other package; several packages defining a same-named
     /// type's method is a choice the code makes by types we do not see.
     fn one_package(&self, cands: Vec<FnRef>, mine: crate::packages::PkgId) -> Vec<FnRef> {
-        let pkgs: HashSet<usize> = cands.iter().map(|&(f, _)| self.packages.of_file[f]).collect();
+        let pkgs: HashSet<usize> = cands
+            .iter()
+            .map(|&(f, _)| self.packages.of_file[f])
+            .collect();
         if pkgs.len() <= 1 {
             return cands;
         }
@@ -413,7 +412,11 @@ impl Linked {
         let m = units[fi].model;
         let c = &m.calls[id];
         let fun = |(f, g): FnRef| &units[f].model.functions[g];
-        let dir_of = |p: &str| p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        let dir_of = |p: &str| {
+            p.rsplit_once('/')
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default()
+        };
         let family = m.lang.family();
         let free = |r: FnRef| !fun(r).has_self;
         if c.kind == CallKind::Path {
@@ -487,7 +490,11 @@ impl Linked {
         };
         // A relative import keeps its dots: `./lib/password`.
         let module = module.trim_end_matches('/');
-        let here = units[fi].path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let here = units[fi]
+            .path
+            .rsplit_once('/')
+            .map(|(d, _)| d)
+            .unwrap_or("");
         let target: Vec<String> = if module.starts_with("./") || module.starts_with("../") {
             // A relative JS/TS import: a path from this file's folder.
             let mut segs: Vec<String> = here
@@ -743,7 +750,8 @@ impl Linked {
         let mut queue = VecDeque::new();
         for (me, id, callees, write) in deferred {
             let m = units[me.0].model;
-            if callees.iter().any(|g| self.queries.contains_key(g)) || self.queries.contains_key(&me)
+            if callees.iter().any(|g| self.queries.contains_key(g))
+                || self.queries.contains_key(&me)
             {
                 continue;
             }
@@ -911,14 +919,18 @@ fn constructed_type(m: &FileModel, id: CallId) -> Option<String> {
     m.calls
         .iter()
         .enumerate()
-        .filter(|(x, b)| {
-            *x < id && b.func == c.func && b.bound_to.as_deref() == Some(root)
-        })
+        .filter(|(x, b)| *x < id && b.func == c.func && b.bound_to.as_deref() == Some(root))
         .last()
         .and_then(|(x, _)| {
             let first = &m.calls[m.chain(x)[0]];
-            let q = first.path.len().checked_sub(2).map(|i| first.path[i].as_str())?;
-            (first.kind == CallKind::Path && q.starts_with(|ch: char| ch.is_ascii_uppercase()) && q != "Self")
+            let q = first
+                .path
+                .len()
+                .checked_sub(2)
+                .map(|i| first.path[i].as_str())?;
+            (first.kind == CallKind::Path
+                && q.starts_with(|ch: char| ch.is_ascii_uppercase())
+                && q != "Self")
                 .then(|| q.to_string())
         })
 }
@@ -928,10 +940,21 @@ fn constructed_type(m: &FileModel, id: CallId) -> Option<String> {
 fn type_name(ty: &str) -> String {
     let t = ty.trim().trim_start_matches('&').trim();
     let t = t.strip_prefix("mut ").unwrap_or(t).trim();
-    let t = t.strip_prefix("dyn ").or_else(|| t.strip_prefix("impl ")).unwrap_or(t);
+    let t = t
+        .strip_prefix("dyn ")
+        .or_else(|| t.strip_prefix("impl "))
+        .unwrap_or(t);
     // Wrappers that deref to what they hold.
     let mut t = t.to_string();
-    for w in ["Arc<", "Rc<", "Box<", "Data<", "State<", "Extension<", "Option<"] {
+    for w in [
+        "Arc<",
+        "Rc<",
+        "Box<",
+        "Data<",
+        "State<",
+        "Extension<",
+        "Option<",
+    ] {
         if let Some(i) = t.find(w) {
             if t.ends_with('>') && (i == 0 || t[..i].ends_with("::")) {
                 t = t[i + w.len()..t.len() - 1].trim().to_string();

@@ -212,24 +212,24 @@ fn classes(v: &str) -> usize {
 }
 
 /// Does a value bound to a secret-like name look like a real credential?
-/// Passwords may be short and human-made; keys and tokens must look random.
+///
+/// The value-shape rule, the same for every format: a single token (no
+/// whitespace), ASCII (credentials are; UI text in a locale catalog is not),
+/// not natural language (`Wachtwoord`, `API-tokens`), not a reference or
+/// placeholder, and random enough for what the name says: passwords may be
+/// short and human-made, keys and tokens must look generated (length, entropy
+/// and character classes in the spirit of gitleaks' generic rule).
 pub fn looks_like_credential(name: &str, v: &str) -> bool {
     let len = v.chars().count();
-    if !(6..=512).contains(&len) || v.contains(char::is_whitespace) && !v.starts_with("Bearer ") {
+    if !(6..=512).contains(&len) || v.contains(char::is_whitespace) || !v.is_ascii() {
         return false;
     }
-    // Identifiers, paths, references and templating are not credentials.
-    if v.starts_with('$')
-        || v.starts_with('/')
-        || v.starts_with("./")
-        || v.starts_with("~/")
-        || v.starts_with("file:")
-        || v.starts_with("env:")
-        || v.starts_with("vault:")
-        || v.starts_with("arn:")
-        || v.starts_with("ref+")
-        || v.starts_with("secret/")
-    {
+    // Identifiers, paths, references, tags and templating are not credentials.
+    const REFERENCE_PREFIXES: &[&str] = &[
+        "$", "/", "./", "../", "~/", "file:", "env:", "vault:", "arn:", "ref+", "secret/",
+        "secrets.", "!", "%", "#{", "{", "(", "[", "<",
+    ];
+    if REFERENCE_PREFIXES.iter().any(|p| v.starts_with(p)) {
         return false;
     }
     if is_uuid(v)
@@ -238,6 +238,8 @@ pub fn looks_like_credential(name: &str, v: &str) -> bool {
         || v.ends_with(".key")
         || v.ends_with(".json")
         || v.ends_with(".txt")
+        || v.ends_with(".crt")
+        || v.ends_with(".p12")
     {
         return false;
     }
@@ -261,6 +263,9 @@ pub fn looks_like_credential(name: &str, v: &str) -> bool {
     if v.chars().all(|c| c.is_ascii_digit()) {
         return false;
     }
+    if is_expression(v) || is_natural_word(v) || is_dotted_name(v) {
+        return false;
+    }
     let e = entropy(v);
     let cls = classes(v);
     let passwordish = {
@@ -270,15 +275,68 @@ pub fn looks_like_credential(name: &str, v: &str) -> bool {
     if passwordish {
         return (len >= 8 && cls >= 2 && e >= 2.5) || (len >= 12 && e >= 3.0);
     }
-    if let Some(tok) = v
-        .strip_prefix("Bearer ")
-        .or_else(|| v.strip_prefix("Basic "))
-    {
-        return tok.len() >= 16 && entropy(tok) >= 3.5;
-    }
     (len >= 16 && e >= 3.5 && cls >= 2)
         || (len >= 32 && e >= 3.0 && v.chars().all(|c| c.is_ascii_hexdigit()))
         || (len >= 10 && cls >= 3 && e >= 3.0)
+}
+
+/// Code, not a value: a call, a member access chain, string concatenation.
+fn is_expression(v: &str) -> bool {
+    static TEMPLATE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    // `auth:{createAuthKey()}`: an interpolation (the frontends write `${x}` as `{x}`).
+    let template = TEMPLATE.get_or_init(|| Regex::new(r"\{[A-Za-z_][\w.]*(?:\(\))?\}").unwrap());
+    v.ends_with(')') && v.contains('(')
+        || template.is_match(v)
+        || v.contains("+\"")
+        || v.contains("\"+")
+        || v.contains("${")
+        || v.contains("#{")
+        || v.contains("{{")
+}
+
+/// `config.auth.password`, `settings.SECRET_KEY`, `os.environ.get`: dotted
+/// identifiers name where a value lives, they are not the value.
+fn is_dotted_name(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+                && is_identifier_case(p)
+        })
+}
+
+/// An identifier-like word: lowercase, UPPERCASE, Capitalised, camelCase or
+/// PascalCase with a few humps (random letters change case far more often).
+fn is_identifier_case(w: &str) -> bool {
+    let letters: Vec<char> = w.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+    if letters.is_empty() {
+        return true;
+    }
+    let upper = letters.iter().filter(|c| c.is_ascii_uppercase()).count();
+    if upper == 0 || upper == letters.len() {
+        return true;
+    }
+    // lower -> upper transitions: camelCase humps.
+    let humps = letters
+        .windows(2)
+        .filter(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
+        .count();
+    upper * 3 <= letters.len() + 1 && humps * 5 <= letters.len()
+}
+
+/// Natural-language text or an identifier: only letters (and word
+/// separators), cased like words are (`Wachtwoord`, `API-tokens`,
+/// `accessTokenFromStorage`). Random letters (`encYFJEeAgYzQJj`) are not.
+pub fn is_natural_word(v: &str) -> bool {
+    if !v
+        .chars()
+        .all(|c| c.is_alphabetic() || matches!(c, '-' | '_' | '\'' | '.' | '!' | '?' | ':'))
+    {
+        return false;
+    }
+    v.split(['-', '_', '.', '\'', '!', '?', ':'])
+        .all(is_identifier_case)
 }
 
 pub fn is_uuid(v: &str) -> bool {
@@ -338,6 +396,11 @@ fn base62(mut n: u32, width: usize) -> String {
         n /= 62;
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Base64, standard or URL-safe alphabet, padded or not.
+pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
+    b64url_decode(s.trim())
 }
 
 fn b64url_decode(s: &str) -> Option<Vec<u8>> {
@@ -433,6 +496,32 @@ mod tests {
         assert!(is_repetitive("abcdefgh"));
         assert!(is_repetitive("xxxxxxxx"));
         assert!(!is_repetitive("q8Zr2LmX0vT4"));
+    }
+
+    #[test]
+    fn value_shape_rule() {
+        // Locale catalogs, messages, identifiers and expressions.
+        for v in [
+            "Wachtwoord",
+            "API-tokens",
+            "Adgangsnøgle",
+            "Token not issued for this org",
+            "accessTokenFromStorage",
+            "PasswordResetToken",
+            "config.auth.password",
+            "getSecret()",
+            "!vault",
+            "%env(DB_PASSWORD)%",
+            "OneChat-Zugriffstoken",
+            "auth:{createAuthKey()}",
+        ] {
+            assert!(!looks_like_credential("password", v), "{v}");
+            assert!(!looks_like_credential("api_key", v), "{v}");
+        }
+        // Random letters, passwords with digits, generated keys.
+        assert!(looks_like_credential("password", "encYFJEeAgYzQJj"));
+        assert!(looks_like_credential("password", "Tq9vLm2xRz7K"));
+        assert!(looks_like_credential("secret", "Qm7vX2kL9pR4tZ8wN1cB5yH3"));
     }
 
     #[test]

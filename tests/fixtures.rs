@@ -3,21 +3,36 @@
 //! with a comment `expect: <rule>`, or when the line above is a comment
 //! holding only that marker. Every other line must stay silent: the
 //! look-alikes next to the true positives are what keeps precision honest.
+//! A severity after the marker (`expect: <rule> info`) is checked too; in
+//! expected.txt it follows the line number (`path:line info`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
 fn expected(dir: &Path, rule: &str) -> BTreeSet<(String, u32)> {
-    let mut out = BTreeSet::new();
+    expected_with_severity(dir, rule).into_keys().collect()
+}
+
+/// Expected findings, with the severity a marker asks for, if any.
+fn expected_with_severity(
+    dir: &Path,
+    rule: &str,
+) -> std::collections::BTreeMap<(String, u32), Option<String>> {
+    let mut out = std::collections::BTreeMap::new();
     // Formats without comments (JSON, key files) list their lines in expected.txt.
     if let Ok(list) = std::fs::read_to_string(dir.join("expected.txt")) {
         for l in list
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         {
-            let (p, n) = l.trim().rsplit_once(':').expect("path:line");
-            out.insert((p.to_string(), n.parse().unwrap()));
+            let mut words = l.split_whitespace();
+            let loc = words.next().unwrap_or_default();
+            let (p, n) = loc.rsplit_once(':').expect("path:line");
+            out.insert(
+                (p.to_string(), n.parse().unwrap()),
+                words.next().map(str::to_string),
+            );
         }
     }
     let marker = format!("expect: {rule}");
@@ -42,7 +57,12 @@ fn expected(dir: &Path, rule: &str) -> BTreeSet<(String, u32)> {
                 } else {
                     i as u32 + 1
                 };
-                out.insert((rel.clone(), n));
+                let sev = line[pos + marker.len()..]
+                    .split_whitespace()
+                    .next()
+                    .filter(|w| matches!(*w, "info" | "warning" | "error"))
+                    .map(str::to_string);
+                out.insert((rel.clone(), n), sev);
             }
         }
     }
@@ -87,12 +107,28 @@ fn check_rule(rule: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/fixtures")
         .join(rule);
-    let want = expected(&dir, rule);
+    let want_sev = expected_with_severity(&dir, rule);
+    let want: BTreeSet<(String, u32)> = want_sev.keys().cloned().collect();
     assert!(
         !want.is_empty(),
         "fixture for {rule} has no expected findings"
     );
     let (got, report) = actual(&dir, rule);
+    let wrong_severity: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            let key = (f["path"].as_str()?.to_string(), f["line"].as_u64()? as u32);
+            let want = want_sev.get(&key)?.as_deref()?;
+            let got = f["severity"].as_str()?;
+            (want != got).then(|| format!("{}:{}: {got}, want {want}", key.0, key.1))
+        })
+        .collect();
+    assert!(
+        wrong_severity.is_empty(),
+        "{rule}: wrong severity {wrong_severity:?}"
+    );
     let missed: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
     let details: Vec<String> = report["findings"]

@@ -391,9 +391,15 @@ fn raw_content_offset(l: &Lit, value: &str, idx: &LineIndex) -> Option<usize> {
 /// or `inspect_err` beside a logging macro.
 fn logs_errors(body: &str) -> bool {
     let handles = body.contains("Err(") || body.contains("map_err") || body.contains("inspect_err");
-    let logs = ["error!", "warn!", "log::error", "tracing::error", "eprintln!"]
-        .iter()
-        .any(|m| body.contains(m));
+    let logs = [
+        "error!",
+        "warn!",
+        "log::error",
+        "tracing::error",
+        "eprintln!",
+    ]
+    .iter()
+    .any(|m| body.contains(m));
     handles && logs
 }
 
@@ -806,7 +812,17 @@ impl<'a> Lower<'a> {
             if closure_like {
                 self.closure_calls.push(id);
             }
-            self.lower_arg_body(a, id, callee, closure_like, per_element, batched, offload, cache, span);
+            self.lower_arg_body(
+                a,
+                id,
+                callee,
+                closure_like,
+                per_element,
+                batched,
+                offload,
+                cache,
+                span,
+            );
             if closure_like {
                 self.closure_calls.pop();
             }
@@ -1216,7 +1232,9 @@ impl<'a> Lower<'a> {
             Expr::Lit(l) => matches!(l.lit, Lit::Int(_)),
             Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
                 let n = s.ident.to_string();
-                n.len() > 1 && n.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                n.len() > 1
+                    && n.chars()
+                        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
             }),
             Expr::Cast(c) => matches!(&*c.expr, Expr::Lit(_) | Expr::Path(_)),
             _ => false,

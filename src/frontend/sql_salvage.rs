@@ -635,7 +635,12 @@ mod tests {
                    ALTER TABLE `x` RENAME CONSTRAINT a TO b, ADD CONSTRAINT c NOT NULL d; DO $q$ x $q$; \
                    CREATE TABLE [t] (a int PRIMARY KEY, UNIQUE (a, \"b\")); RENAME TABLE a TO b, c TO d; \
                    DROP INDEX CONCURRENTLY IF EXISTS a, b; /* /* */ */ E'\\'' $1 ? :x";
-        for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite, Dialect::Generic] {
+        for d in [
+            Dialect::Postgres,
+            Dialect::Mysql,
+            Dialect::Sqlite,
+            Dialect::Generic,
+        ] {
             for (i, _) in src.char_indices() {
                 let prefix = &src[..i];
                 for (a, b) in crate::frontend::sql_lex::split(prefix, d) {

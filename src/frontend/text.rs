@@ -22,6 +22,10 @@ struct Res {
     flag: Regex,
     sql_pw: Regex,
     header: Regex,
+    env_inline: Regex,
+    mysql_p: Regex,
+    npmrc: Regex,
+    netrc: Regex,
 }
 
 fn res() -> &'static Res {
@@ -40,7 +44,17 @@ fn res() -> &'static Res {
         quoted_pair: Regex::new(r#"["']([\w.\-]+)["']\s*(?::|=>|,)\s*["']([^"'\\]*(?:\\.[^"'\\]*)*)["']"#).unwrap(),
         kwarg: Regex::new(r#"\b([A-Za-z_]\w*)\s*(?:=|:)\s*(?:b|r|f)?["']([^"'\\]*(?:\\.[^"'\\]*)*)["']"#).unwrap(),
         xml: Regex::new(r#"<([\w.\-:]*(?i:pass|secret|token|key|credential)[\w.\-:]*)>([^<]+)</"#).unwrap(),
-        flag: Regex::new(r#"(?i)--?(password|passwd|requirepass|pass|token|api-key|apikey|secret|auth-token)(?:=|\s+)["']?([^\s"']+)"#).unwrap(),
+        // `--requirepass v`, `--password=v`, and the exec form `"--requirepass", "v"`.
+        flag: Regex::new(r#"(?i)--?(password|passwd|requirepass|masterauth|pass|token|api-key|apikey|secret|auth-token)(?:=|\s+|["']\s*,\s*)["']?([^\s"',\]]+)"#).unwrap(),
+        // `PGPASSWORD=v psql ...`, `RUN MYSQL_PWD=v mysql ...`: an environment
+        // assignment in the middle of a command line.
+        env_inline: Regex::new(r#"(?:^|[\s;&|(\[,"'])([A-Z][A-Z0-9_]*(?:PASSWORD|PASSWD|_PASS|_PWD|PGPASS|TOKEN|SECRET|_API_KEY))=([^\s"';&|)\],]+)"#).unwrap(),
+        // `mysql -u root -pS3cret`: the password glued to -p.
+        mysql_p: Regex::new(r#"\bmysql(?:dump|admin|sh|import|slap)?\b[^\n]*?\s-p([^\s"';&|)\],]+)"#).unwrap(),
+        // .npmrc / .yarnrc(.yml): `//registry/:_authToken=v`, `_auth=`, `npmAuthToken: v`.
+        npmrc: Regex::new(r#"(?:^|[\s:])(_authToken|_auth|_password|npmAuthToken|npmAuthIdent)\s*[=:]\s*["']?([^\s"'#;]+)"#).unwrap(),
+        // .netrc: `machine host login user password v` (on one line or many).
+        netrc: Regex::new(r#"(?:^|\s)(password|passwd)\s+([^\s]+)"#).unwrap(),
         sql_pw: Regex::new(r#"(?i)\b(PASSWORD|IDENTIFIED\s+BY)\s+'([^']+)'"#).unwrap(),
         header: Regex::new(r#"(?i)\b(authorization|x-api-key|api-key|x-auth-token|private-token)\s*:\s*((?:Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{12,}|[A-Za-z0-9._~+/=\-]{20,})"#).unwrap(),
     })
@@ -55,7 +69,20 @@ fn scalar(v: &str, allow_unquoted: bool) -> Option<(usize, &str)> {
     let first = t.chars().next()?;
     if first == '"' || first == '\'' || first == '`' {
         let rest = &t[1..];
-        let end = rest.find(first)?;
+        // A backslash escapes the quote in double-quoted and backquoted values.
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in rest.char_indices() {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && first != '\'' {
+                escaped = true;
+            } else if c == first {
+                end = Some(i);
+                break;
+            }
+        }
+        let end = end?;
         return Some((1, &rest[..end]));
     }
     if !allow_unquoted {
@@ -70,15 +97,39 @@ fn scalar(v: &str, allow_unquoted: bool) -> Option<(usize, &str)> {
 }
 
 /// Lower a text file into named literals.
+///
+/// The generic name/value reader runs only in formats archlint reads: code it
+/// parses (here as a fallback when its parser failed) and configuration. In
+/// other languages (C#, Java, PHP, Ruby, templates) a `Secret` next to a
+/// string is a property declaration or UI text as often as a credential, so
+/// only fixed-shape provider formats, key blocks and URL passwords (the
+/// rule's own passes over the text) are looked for there.
 pub fn lower(text: &str, kind: PathKind, lang: Lang, path: &str) -> FileModel {
     let mut m = FileModel::new(lang, kind);
-    extract_pairs(
-        text,
-        &mut m.literals,
-        lang == Lang::Text && is_config(path),
-        kind.test,
-    );
+    if lang != Lang::Text || reads_pairs(path) {
+        extract_pairs_in(
+            text,
+            &mut m.literals,
+            lang == Lang::Text && is_config(path),
+            kind.test,
+            path,
+        );
+    }
     m
+}
+
+/// Text formats whose name/value pairs archlint reads: configuration, plus
+/// JSON and XML (quoted and element values only).
+pub fn reads_pairs(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    is_config(path)
+        || matches!(
+            ext,
+            "json" | "jsonc" | "json5" | "xml" | "config" | "plist" | "tfstate"
+        )
+        || name == ".yarnrc"
+        || name == "_netrc"
 }
 
 /// Formats where `key = value` holds an unquoted scalar (elsewhere an unquoted
@@ -126,8 +177,27 @@ pub fn is_config(path: &str) -> bool {
 
 /// Name/value pairs of every line of `text`, appended to `out`.
 pub fn extract_pairs(text: &str, out: &mut Vec<Literal>, config: bool, in_test: bool) {
+    extract_pairs_in(text, out, config, in_test, "");
+}
+
+/// [`extract_pairs`] knowing the file's name (`.npmrc`, `.netrc`, YAML and
+/// TOML multi-line strings are read by name).
+pub fn extract_pairs_in(
+    text: &str,
+    out: &mut Vec<Literal>,
+    config: bool,
+    in_test: bool,
+    path: &str,
+) {
     let idx = LineIndex::new(text);
     let r = res();
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let npmrc = name == ".npmrc" || name.starts_with(".yarnrc");
+    let netrc = name == ".netrc" || name == "_netrc";
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    if config && matches!(ext, "yaml" | "yml" | "toml") {
+        multiline_pairs(text, &idx, out, in_test);
+    }
     // Lines end at LF, CRLF or a lone CR (old Mac files).
     for raw_line in text.split_inclusive(['\n', '\r']) {
         if raw_line == "\n"
@@ -143,7 +213,7 @@ pub fn extract_pairs(text: &str, out: &mut Vec<Literal>, config: bool, in_test: 
         }
         let trimmed = line.trim_start();
         let in_comment = trimmed.starts_with('#') && !trimmed.starts_with("#!")
-            || trimmed.starts_with("//")
+            || trimmed.starts_with("//") && !npmrc
             || trimmed.starts_with(';')
             || trimmed.starts_with("--")
             || trimmed.starts_with('*');
@@ -212,6 +282,102 @@ pub fn extract_pairs(text: &str, out: &mut Vec<Literal>, config: bool, in_test: 
         for c in r.sql_pw.captures_iter(line) {
             let v = c.get(2).unwrap();
             push("password", v.start(), v.as_str());
+        }
+        if config {
+            for c in r.env_inline.captures_iter(line) {
+                let v = c.get(2).unwrap();
+                push(&c[1], v.start(), v.as_str());
+            }
+            for c in r.mysql_p.captures_iter(line) {
+                let v = c.get(1).unwrap();
+                push("password", v.start(), v.as_str());
+            }
+        }
+        if npmrc {
+            for c in r.npmrc.captures_iter(line) {
+                let v = c.get(2).unwrap();
+                push(&c[1], v.start(), v.as_str());
+            }
+        }
+        if netrc {
+            for c in r.netrc.captures_iter(line) {
+                let v = c.get(2).unwrap();
+                push(&c[1], v.start(), v.as_str());
+            }
+        }
+    }
+}
+
+/// YAML block scalars (`key: |`, `key: >-`) and TOML multi-line strings
+/// (`key = """`): the value is the block's text, positioned exactly, so that a
+/// secret written over several lines is judged and masked whole.
+fn multiline_pairs(text: &str, idx: &LineIndex, out: &mut Vec<Literal>, in_test: bool) {
+    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (yaml, toml) = RE.get_or_init(|| {
+        (
+            Regex::new(r#"(?m)^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z_][\w.\-]*)["']?[ \t]*:[ \t]*[|>][+-]?[0-9]?[ \t]*\r?$"#)
+                .unwrap(),
+            Regex::new(r#"(?m)^[ \t]*["']?([A-Za-z_][\w.\-]*)["']?[ \t]*=[ \t]*("""|''')"#).unwrap(),
+        )
+    });
+    let mut push = |name: &str, start: usize, end: usize| {
+        let value = &text[start..end];
+        if value.trim().is_empty() || out.iter().any(|l| l.raw_offset == Some(start)) {
+            return;
+        }
+        out.push(Literal {
+            value: value.to_string(),
+            span: idx.span(start, end),
+            raw_offset: Some(start),
+            name: Some(name.to_string()),
+            sink: None,
+            in_test,
+            in_comment: false,
+        });
+    };
+    for c in yaml.captures_iter(text) {
+        let indent = c[1].len();
+        let m = c.get(0).unwrap();
+        let mut pos = m.end();
+        if text[pos..].starts_with("\r\n") {
+            pos += 2;
+        } else if text[pos..].starts_with('\n') {
+            pos += 1;
+        }
+        // The block: every following line indented deeper (or blank).
+        let mut start = None;
+        let mut end = pos;
+        for line in text[pos..].split_inclusive('\n') {
+            let body = line.trim_end_matches(['\n', '\r']);
+            let lead = body.len() - body.trim_start_matches([' ', '\t']).len();
+            if !body.trim().is_empty() {
+                if lead <= indent {
+                    break;
+                }
+                if start.is_none() {
+                    start = Some(pos + lead);
+                }
+                end = pos + body.len();
+            }
+            pos += line.len();
+        }
+        if let Some(s) = start {
+            if s < end {
+                push(&c[2], s, end);
+            }
+        }
+    }
+    for c in toml.captures_iter(text) {
+        let q = c.get(2).unwrap();
+        let mut s = q.end();
+        // A newline right after the opening delimiter is not part of the value.
+        if text[s..].starts_with("\r\n") {
+            s += 2;
+        } else if text[s..].starts_with('\n') {
+            s += 1;
+        }
+        if let Some(len) = text[s..].find(q.as_str()) {
+            push(&c[1], s, s + len);
         }
     }
 }

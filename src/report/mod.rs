@@ -48,6 +48,9 @@ pub struct Report {
     pub recommendations: Vec<String>,
     pub blockers: Vec<String>,
     pub stats: Stats,
+    /// Secrets' spans by path, masked in every source snippet.
+    #[serde(skip)]
+    pub masks: Vec<(String, crate::source::Span)>,
 }
 
 impl Report {
@@ -80,6 +83,7 @@ impl Report {
                 roles: a.roles.clone(),
                 sql: a.sql.clone(),
             },
+            masks: a.masks.clone(),
         }
     }
 }

@@ -9,12 +9,11 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor::Buffer, Config};
 
 use super::Report;
-use crate::finding::{Finding, Severity};
-use crate::source::LineIndex;
+use crate::finding::Severity;
+use crate::source::{LineIndex, Span};
 
 /// Replace all but the first four characters of every masked span with `*`.
-fn mask_source(text: &str, findings: &[&Finding]) -> String {
-    let spans: Vec<_> = findings.iter().filter_map(|f| f.mask).collect();
+fn mask_source(text: &str, spans: &[Span]) -> String {
     if spans.is_empty() {
         return text.to_string();
     }
@@ -52,9 +51,15 @@ fn mask_source(text: &str, findings: &[&Finding]) -> String {
 pub fn render(r: &Report, color: bool, load: &dyn Fn(&str) -> Option<String>) -> String {
     let mut files = SimpleFiles::new();
     let mut ids: HashMap<&str, usize> = HashMap::new();
-    let mut by_path: HashMap<&str, Vec<&Finding>> = HashMap::new();
+    // Masks of every secret, reported or not (suppressed, baselined).
+    let mut by_path: HashMap<&str, Vec<Span>> = HashMap::new();
+    for (p, m) in &r.masks {
+        by_path.entry(p.as_str()).or_default().push(*m);
+    }
     for f in &r.findings {
-        by_path.entry(f.path.as_str()).or_default().push(f);
+        if let Some(m) = f.mask {
+            by_path.entry(f.path.as_str()).or_default().push(m);
+        }
     }
     let config = Config::default();
     let mut out = String::new();
@@ -66,7 +71,11 @@ pub fn render(r: &Report, color: bool, load: &dyn Fn(&str) -> Option<String>) ->
     for f in &r.findings {
         let id = *ids.entry(f.path.as_str()).or_insert_with(|| {
             let src = load(&f.path).unwrap_or_default();
-            files.add(f.path.clone(), mask_source(&src, &by_path[f.path.as_str()]))
+            let masks = by_path
+                .get(f.path.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            files.add(f.path.clone(), mask_source(&src, masks))
         });
         let src = files
             .get(id)
@@ -172,19 +181,19 @@ pub fn timings(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{Pos, Span};
+    use crate::source::Pos;
 
     #[test]
     fn masks_all_but_four_characters() {
-        let mut f = Finding::new(
-            "hardcoded-secret",
-            Severity::Error,
-            "a",
-            Span::default(),
-            String::new(),
-        );
-        f.mask = Some(Span::new(Pos::new(1, 8), Pos::new(1, 18)));
-        let out = mask_source("key = \"abcdefghij\"\nnext", &[&f]);
+        let m = Span::new(Pos::new(1, 8), Pos::new(1, 18));
+        let out = mask_source("key = \"abcdefghij\"\nnext", &[m]);
         assert_eq!(out, "key = \"abcd******\"\nnext");
+    }
+
+    #[test]
+    fn masks_a_block_over_lines_and_keeps_line_breaks() {
+        let m = Span::new(Pos::new(1, 7), Pos::new(3, 4));
+        let out = mask_source("key = ABCDEFG\nHIJKLMN\nOPQ rest\n", &[m]);
+        assert_eq!(out, "key = ABCD***\n*******\n*** rest\n");
     }
 }

@@ -124,7 +124,10 @@ impl Rule for BlockingCallInAsync {
                 continue;
             }
             let (severity, when) = if startup {
-                (Severity::Info, " (only at start-up: `main` is its only caller)")
+                (
+                    Severity::Info,
+                    " (only at start-up: `main` is its only caller)",
+                )
             } else {
                 (Severity::Error, "")
             };

@@ -6,7 +6,7 @@ use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::model::Literal;
 use crate::rules::{FileCtx, Rule, RuleMeta};
-use crate::secrets::{self, checksum_ok, entropy, looks_like_credential, redact};
+use crate::secrets::{self, checksum_ok, entropy, is_uuid, looks_like_credential, redact};
 use crate::source::{LineIndex, Span};
 
 declare_rule! {
@@ -34,10 +34,23 @@ declare_rule! {
     /// (`std::env::var("STRIPE_KEY")`), commit only `.env.example` with
     /// placeholders, and rotate the exposed credential.
     ///
+    /// A value bound to a secret-like name is reported only when it looks like
+    /// a credential: one literal token (not an expression, template or
+    /// message), ASCII, not natural language (a locale catalog's
+    /// `"password": "Wachtwoord"`), long and random enough. That generic
+    /// reading runs only in formats archlint reads (its code languages and
+    /// configuration); fixed-shape provider formats, private key blocks and
+    /// URL passwords are found in any text file, comments included.
+    /// Kubernetes `Secret` data is base64-decoded and judged, and so is a
+    /// Docker `config.json` or `.npmrc` `auth`.
+    ///
     /// Placeholders (`changeme`, `<your-key>`, `${VAR}`), documented example
-    /// keys, public identifiers, hashes in lock files and low-entropy local
-    /// defaults are not reported. In tests, examples and comments a match is
-    /// `info`; a provider token with a valid checksum stays `error` anywhere.
+    /// keys, public identifiers and hashes in lock files are not reported.
+    /// In tests and examples a match is `info`, and so is a sample next to
+    /// the regex it illustrates (a detector's pattern table), a dev password
+    /// in a URL to localhost or a compose service, and a password in a compose
+    /// file, unless the file deploys (a Kubernetes manifest, a production
+    /// file). A provider token with a valid checksum stays `error` anywhere.
     /// Silence one line with `// archlint: allow(hardcoded-secret) reason`
     /// (`gitleaks:allow` and `pragma: allowlist secret` are honoured too).
     pub static META = ("hardcoded-secret", Error, "a credential written into code or configuration");
@@ -47,8 +60,10 @@ pub struct HardcodedSecret;
 
 fn url_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
+    // Any scheme, with a driver (`mysql+pymysql://`, `postgresql+asyncpg://`)
+    // and with or without a user (`redis://:pass@host`).
     RE.get_or_init(|| {
-        Regex::new(r#"(?i)\b((?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|amqps?|redis|rediss|mssql|sqlserver|https?|ftp|smtp|ldap)://)([^:/\s@'"`]{1,64}):([^@/\s'"`]{1,128})@([^/\s'"`]+)"#).unwrap()
+        Regex::new(r#"(?i)\b([a-z][a-z0-9]*(?:[+.\-][a-z0-9]+)*://)([^:/\s@'"`<>{}\\]{0,64}):([^@/\s'"`\\]{1,128})@([^/\s'"`\\?#,;)\]]+)"#).unwrap()
     })
 }
 
@@ -57,6 +72,35 @@ fn private_key_re() -> &'static Regex {
     RE.get_or_init(|| {
         Regex::new(r"-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----(?:\\n|\\r|\r?\n|\s)*([A-Za-z0-9+/=\\\r\n ]{40,})").unwrap()
     })
+}
+
+/// Credentials passed by position: `auth=("svc", "...")`,
+/// `HTTPBasicAuth("u", "...")`, `BasicAuth("u", "...")`, `SetBasicAuth(..)`.
+fn positional_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"(?:\b(?:HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|BasicAuth|DigestAuth|BasicAuthCredentials|SetBasicAuth|NetworkCredential|UsernamePasswordCredentials|PasswordAuthentication|PasswordCredential)\s*\(|\bauth\s*[=:]\s*[(\[])\s*(?:[rbuf]?["'][^"'\n]{0,128}["']|[\w.]{1,64})\s*,\s*(?:Some\(\s*)?[rbuf]?["']([^"'\\\n]{1,256})["']"#).unwrap()
+    })
+}
+
+/// Docker `config.json` (and `.dockerconfigjson`) registry credentials.
+fn docker_auth_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#""(auth|identitytoken|registrytoken)"\s*:\s*"([^"\\]{8,})""#).unwrap()
+    })
+}
+
+/// Does the rule need the file's model (names bound to values, call sinks,
+/// test scopes), or do its own passes over the text suffice? With only this
+/// rule selected, a file is parsed only when this says so: the names
+/// prefilter runs over the bytes, and most files mention no credential.
+pub fn needs_model(text: &str, sk: &crate::secrets::SecretKnowledge) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let other = RE.get_or_init(|| Regex::new(r"(?i)basic|_auth\b|authident").unwrap());
+    sk.secret_name.is_match(text)
+        || other.is_match(text)
+        || text.contains("://") && url_re().is_match(text)
 }
 
 /// The tier a match gets from where it sits.
@@ -84,6 +128,213 @@ fn line_is_comment(idx: &LineIndex, span: Span) -> bool {
         || before.contains(" # ")
 }
 
+/// Where a token that a pattern matched really ends: a value goes on past
+/// the matched prefix (a longer key, a token with a suffix) until a quote,
+/// whitespace or delimiter. All of it is masked.
+fn token_end(text: &str, end: usize) -> usize {
+    let rest = &text[end.min(text.len())..];
+    let n = rest
+        .char_indices()
+        .find(|(_, c)| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '"' | '\''
+                        | '`'
+                        | ','
+                        | ';'
+                        | '<'
+                        | '>'
+                        | '('
+                        | ')'
+                        | '['
+                        | ']'
+                        | '{'
+                        | '}'
+                        | '\\'
+                )
+        })
+        .map(|(i, _)| i)
+        .unwrap_or(rest.len());
+    end + n
+}
+
+/// Byte offset of the start of the line holding `offset`, and of its end.
+fn line_bounds(text: &str, offset: usize) -> (usize, usize) {
+    let s = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let e = text[offset..]
+        .find('\n')
+        .map(|i| offset + i)
+        .unwrap_or(text.len());
+    (s, e)
+}
+
+/// A sample next to the regex it illustrates: a secret detector's own pattern
+/// table (`("github", r"ghp_[A-Za-z0-9]{36}", "ghp_...")`). Within three
+/// lines, the token's prefix is followed by regex syntax.
+fn in_detector_table(text: &str, start: usize, token: &str) -> bool {
+    let (mut s, mut e) = line_bounds(text, start);
+    for _ in 0..3 {
+        if s > 0 {
+            s = line_bounds(text, s - 1).0;
+        }
+        if e < text.len() {
+            e = line_bounds(text, e + 1).1;
+        }
+    }
+    let window = &text[s..e];
+    (3..=16.min(token.len())).any(|k| {
+        let Some(prefix) = token.get(..k) else {
+            return false;
+        };
+        window.match_indices(prefix).any(|(i, _)| {
+            window[i + k..]
+                .chars()
+                .next()
+                .is_some_and(|c| matches!(c, '[' | '(' | '\\' | '{' | '|' | '?' | '*' | '+'))
+        })
+    })
+}
+
+/// Is the host of a URL a developer's machine or a compose service
+/// (`localhost`, `127.0.0.1`, `db`, `postgres:5432`)?
+fn local_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    let name = h.split(':').next().unwrap_or("");
+    name == "localhost"
+        || name.starts_with("127.")
+        || name == "0.0.0.0"
+        || name == "host.docker.internal"
+        || name.is_empty()
+        || !name.contains('.') && !name.starts_with('[')
+}
+
+/// A documentation host (RFC 2606): `db.example.com`, `x.test`, `y.invalid`.
+fn example_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    let name = h.split(':').next().unwrap_or("");
+    ["example.com", "example.org", "example.net", "example"]
+        .iter()
+        .any(|d| name == *d || name.ends_with(&format!(".{d}")))
+        || name.ends_with(".test")
+        || name.ends_with(".invalid")
+}
+
+/// A file that deploys: a Kubernetes manifest, Helm or Terraform, a
+/// production compose or env file. Dev defaults there are real.
+fn deploys(path: &str, text: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    p.split('/').any(|d| {
+        matches!(
+            d,
+            "k8s"
+                | "kubernetes"
+                | "helm"
+                | "charts"
+                | "deploy"
+                | "deployment"
+                | "deployments"
+                | "manifests"
+                | "terraform"
+                | "infra"
+        )
+    }) || name.contains("prod")
+        || name.ends_with(".tf")
+        || name.ends_with(".tfvars")
+        || text.contains("\napiVersion:") && text.contains("\nkind:")
+        || text.starts_with("apiVersion:")
+}
+
+/// `.npmrc` and `.yarnrc`: `//registry/:_authToken=` lines are not comments.
+fn is_npmrc(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == ".npmrc" || name.starts_with(".yarnrc")
+}
+
+/// Local tooling: compose files (not production ones) and dev containers.
+fn local_tooling(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    (name.starts_with("docker-compose") || name.starts_with("compose."))
+        && (name.ends_with(".yml") || name.ends_with(".yaml"))
+        || p.contains(".devcontainer/")
+}
+
+/// `user:password` inside base64 (`auth` in Docker's config.json, `_auth` in
+/// .npmrc): the password, when it is one.
+fn basic_blob_password(v: &str) -> Option<String> {
+    let d = String::from_utf8(secrets::b64_decode(v)?).ok()?;
+    let (user, pw) = d.split_once(':')?;
+    (!user.is_empty() && !pw.is_empty() && !pw.contains(char::is_control)).then(|| pw.to_string())
+}
+
+/// A Kubernetes `Secret`'s `data` (base64) and `stringData` values:
+/// (key, value start, value end, base64-encoded).
+fn k8s_secret_values(text: &str) -> Vec<(String, usize, usize, bool)> {
+    let mut out = Vec::new();
+    if !text.contains("Secret") {
+        return out;
+    }
+    let mut doc_start = 0;
+    let mut docs = Vec::new();
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            docs.push((doc_start, pos));
+            doc_start = pos + line.len();
+        }
+        pos += line.len();
+    }
+    docs.push((doc_start, text.len()));
+    for (ds, de) in docs {
+        let doc = &text[ds..de];
+        let is_secret = doc.lines().any(|l| {
+            let t = l.trim_end();
+            t == "kind: Secret" || t == "kind: \"Secret\"" || t == "kind: 'Secret'"
+        });
+        if !is_secret {
+            continue;
+        }
+        let mut section: Option<bool> = None; // Some(base64?)
+        let mut child_indent: Option<usize> = None;
+        let mut p = ds;
+        for line in doc.split_inclusive('\n') {
+            let body = line.trim_end_matches(['\n', '\r']);
+            let lead = body.len() - body.trim_start().len();
+            let t = body.trim();
+            if lead == 0 && !t.is_empty() {
+                section = match t {
+                    "data:" => Some(true),
+                    "stringData:" => Some(false),
+                    _ => None,
+                };
+                child_indent = None;
+            } else if let (Some(b64), false) = (section, t.is_empty() || t.starts_with('#')) {
+                let ci = *child_indent.get_or_insert(lead);
+                if lead == ci {
+                    if let Some((k, v)) = t.split_once(':') {
+                        let raw = v.trim();
+                        let q = raw.starts_with(['"', '\'']) as usize;
+                        let val = raw[q..].trim_end_matches(['"', '\'']);
+                        if !val.is_empty() && !matches!(val, "|" | ">" | "|-" | ">-") {
+                            let off = p + lead + k.len() + 1 + (v.len() - v.trim_start().len()) + q;
+                            out.push((
+                                k.trim().trim_matches(['"', '\'']).to_string(),
+                                off,
+                                off + val.len(),
+                                b64,
+                            ));
+                        }
+                    }
+                }
+            }
+            p += line.len();
+        }
+    }
+    out
+}
+
 impl HardcodedSecret {
     #[allow(clippy::too_many_arguments)]
     fn emit(
@@ -91,6 +342,7 @@ impl HardcodedSecret {
         ctx: &FileCtx,
         out: &mut Vec<Finding>,
         span: Span,
+        mask: Span,
         value: &str,
         sev: Severity,
         what: &str,
@@ -100,7 +352,7 @@ impl HardcodedSecret {
         // Authorization header) is reported once.
         if out.iter().any(|f| {
             f.mask
-                .is_some_and(|m| m.start <= span.end && span.start <= m.end)
+                .is_some_and(|m| m.start <= mask.end && mask.start <= m.end)
         }) {
             return;
         }
@@ -113,18 +365,41 @@ impl HardcodedSecret {
         )
         .help(help.to_string())
         .key(blake3::hash(value.as_bytes()).to_hex()[..16].to_string());
-        f.mask = Some(span);
+        f.mask = Some(mask);
         out.push(f);
     }
 
-    fn literal(&self, ctx: &FileCtx, l: &Literal, idx: &LineIndex, out: &mut Vec<Finding>) {
+    fn literal(
+        &self,
+        ctx: &FileCtx,
+        l: &Literal,
+        idx: &LineIndex,
+        local: bool,
+        out: &mut Vec<Finding>,
+    ) {
         let sk = ctx.secrets;
         let v = l.value.trim();
         if v.is_empty() || sk.is_placeholder(v) {
             return;
         }
         let span = self.value_span(l, idx, v);
-        let in_comment = l.in_comment || line_is_comment(idx, span);
+        // Generic pairs say nothing in comments: commented-out configuration
+        // and prose. (Provider formats there are found by their own pass.)
+        if l.in_comment || !is_npmrc(ctx.path) && line_is_comment(idx, span) {
+            return;
+        }
+        let mask = match l.raw_offset {
+            Some(o) => {
+                let lead = l.value.find(v).unwrap_or(0);
+                let a = o + lead;
+                idx.span(a, token_end(ctx.text, a + v.len()))
+            }
+            None => span,
+        };
+        let mut sev = tier(ctx, l.in_test, false);
+        if local && sev == Severity::Error {
+            sev = Severity::Info;
+        }
         // Call-site sinks: the secret argument of an authentication call.
         if let Some((callee, i)) = &l.sink {
             let sink = matches!(
@@ -145,14 +420,16 @@ impl HardcodedSecret {
             );
             if sink
                 && v.len() >= 8
+                && !v.contains(char::is_whitespace)
+                && !secrets::is_natural_word(v)
                 && (entropy(v) >= 3.0 || v.chars().any(|c| c.is_ascii_digit()))
                 && !v.contains("://")
             {
-                let sev = tier(ctx, l.in_test, in_comment);
                 self.emit(
                     ctx,
                     out,
                     span,
+                    mask,
                     v,
                     sev,
                     &format!("credential passed to `{callee}`"),
@@ -161,34 +438,66 @@ impl HardcodedSecret {
                 return;
             }
         }
+        // An Authorization header value: the scheme and one token, nothing else
+        // (`Token not issued for this org` is a message, `Bearer ${t}` a template).
         if let Some(tok) = v
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("Basic "))
             .or_else(|| v.strip_prefix("Token "))
         {
-            if tok.len() >= 16 && entropy(tok) >= 3.5 && !sk.is_placeholder(tok) {
-                let sev = tier(ctx, l.in_test, in_comment);
+            // RFC 6750's b64token: `realm="Restricted"` is a challenge, not a token.
+            let b64token = tok.trim_end_matches('=').chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')
+            });
+            if tok.len() >= 16
+                && b64token
+                && entropy(tok) >= 3.5
+                && !tok.contains(char::is_whitespace)
+                && !sk.is_placeholder(tok)
+                && !secrets::is_natural_word(tok)
+                && tok.is_ascii()
+            {
                 self.emit(
                     ctx,
                     out,
                     span,
+                    mask,
                     v,
                     sev,
                     "authorization header value",
                     "send a token read from configuration at run time",
                 );
-                return;
             }
+            return;
         }
         let Some(name) = &l.name else { return };
+        // `user:password` in base64: `_auth` in .npmrc.
+        if matches!(name.as_str(), "_auth" | "npmAuthIdent") {
+            if let Some(pw) = basic_blob_password(v) {
+                if looks_like_credential("password", &pw) && !sk.is_placeholder(&pw) {
+                    self.emit(
+                        ctx,
+                        out,
+                        span,
+                        mask,
+                        v,
+                        sev,
+                        &format!("registry credential in `{name}`"),
+                        "use a token from the environment (`${NPM_TOKEN}`) and rotate this one",
+                    );
+                }
+            }
+            return;
+        }
         if !sk.is_secret_name(name) {
             return;
         }
-        if !looks_like_credential(name, v) {
+        // Registry tokens of the old npm format are UUIDs.
+        let npm_uuid = name.to_ascii_lowercase().contains("authtoken") && is_uuid(v);
+        if !npm_uuid && !looks_like_credential(name, v) {
             return;
         }
-        let sev = tier(ctx, l.in_test, in_comment);
-        self.emit(ctx, out, span, v, sev, &format!("secret in `{name}`"), "read it from the environment or a secret manager (e.g. `std::env::var`) and keep only a placeholder in the repository");
+        self.emit(ctx, out, span, mask, v, sev, &format!("secret in `{name}`"), "read it from the environment or a secret manager (e.g. `std::env::var`) and keep only a placeholder in the repository");
     }
 
     fn value_span(&self, l: &Literal, idx: &LineIndex, v: &str) -> Span {
@@ -199,6 +508,55 @@ impl HardcodedSecret {
             }
             None => l.span,
         }
+    }
+
+    /// Judge a decoded value (a Kubernetes `Secret` entry, a registry
+    /// credential): what it is, if it is a credential.
+    fn judge_decoded(&self, ctx: &FileCtx, key: &str, d: &str) -> Option<String> {
+        let sk = ctx.secrets;
+        let d = d.trim();
+        if d.is_empty() {
+            return None;
+        }
+        if d.contains("PRIVATE KEY-----") {
+            return Some("private key".into());
+        }
+        for pi in sk.candidates(d) {
+            let p = &sk.providers[pi];
+            if let Some(m) = p
+                .regex
+                .captures(d)
+                .and_then(|c| c.get(1).or_else(|| c.get(0)))
+            {
+                if !sk.is_placeholder(m.as_str()) && entropy(m.as_str()) >= p.min_entropy {
+                    return Some(p.name.clone());
+                }
+            }
+        }
+        if d.contains("\"auths\"") {
+            for c in docker_auth_re().captures_iter(d) {
+                if let Some(pw) = basic_blob_password(&c[2]) {
+                    if looks_like_credential("password", &pw) && !sk.is_placeholder(&pw) {
+                        return Some("registry credential".into());
+                    }
+                }
+            }
+            return None;
+        }
+        if sk.is_placeholder(d) {
+            return None;
+        }
+        if let Some(c) = url_re().captures(d) {
+            let pw = &c[3];
+            if pw.len() >= 6 && !sk.is_placeholder(pw) && pw != &c[2] {
+                return Some("password in a connection URL".into());
+            }
+            return None;
+        }
+        if sk.is_secret_name(key) && looks_like_credential(key, d) {
+            return Some(format!("secret in `{key}`"));
+        }
+        None
     }
 }
 
@@ -213,12 +571,20 @@ impl Rule for HardcodedSecret {
             return;
         }
         let idx = LineIndex::new(ctx.text);
+        let text = ctx.text;
         let sk = ctx.secrets;
-        // 1. Provider formats, behind the keyword prefilter.
-        for pi in sk.candidates(ctx.text) {
+        let deploy = deploys(ctx.path, text);
+        let local_file = local_tooling(ctx.path) && !deploy;
+        // Byte ranges a dedicated reader judged: the generic pass skips them.
+        let mut handled: Vec<(usize, usize)> = Vec::new();
+        // 1. Provider formats, behind the keyword prefilter. A key in a
+        // comment is leaked all the same.
+        for pi in sk.candidates(text) {
             let p = &sk.providers[pi];
-            for c in p.regex.captures_iter(ctx.text) {
-                let m = c.get(1).or_else(|| c.get(0)).unwrap();
+            for c in p.regex.captures_iter(text) {
+                let Some(m) = c.get(1).or_else(|| c.get(0)) else {
+                    continue;
+                };
                 let v = m.as_str();
                 if sk.is_placeholder(v) || sk.examples.contains(v) {
                     continue;
@@ -231,18 +597,22 @@ impl Rule for HardcodedSecret {
                     continue;
                 }
                 let span = idx.span(m.start(), m.end());
-                let in_comment = line_is_comment(&idx, span);
-                let mut sev = tier(ctx, false, in_comment);
+                let mask = idx.span(m.start(), token_end(text, m.end()));
+                let mut sev = tier(ctx, false, false);
                 if verified == Some(true) && p.checksum.as_deref() == Some("github") {
                     sev = Severity::Error;
                 }
                 if p.id == "jwt" && sev == Severity::Error && ctx.model.kind.test {
                     sev = Severity::Info;
                 }
+                if in_detector_table(text, m.start(), v) {
+                    sev = Severity::Info;
+                }
                 self.emit(
                     ctx,
                     out,
                     span,
+                    mask,
                     v,
                     sev,
                     &p.name,
@@ -250,38 +620,55 @@ impl Rule for HardcodedSecret {
                 );
             }
         }
-        // 2. Private key blocks (also escaped on one line, as in JSON).
-        if ctx.text.contains("PRIVATE KEY") {
-            for c in private_key_re().captures_iter(ctx.text) {
-                let body = c.get(2).unwrap().as_str();
+        // 2. Private key blocks (also escaped on one line, as in JSON): the
+        // whole block is masked, through its END line.
+        if text.contains("PRIVATE KEY") {
+            for c in private_key_re().captures_iter(text) {
+                let (Some(m), Some(body)) = (c.get(0), c.get(2)) else {
+                    continue;
+                };
                 let b64: String = body
+                    .as_str()
                     .chars()
                     .filter(|ch| ch.is_ascii_alphanumeric())
                     .collect();
                 if b64.len() < 40 || entropy(&b64) < 4.0 || sk.is_placeholder(&b64) {
                     continue;
                 }
-                let m = c.get(0).unwrap();
                 let start = m.start();
-                let span = idx.span(start, start + 10 + c[1].len() + 10);
-                let sev = tier(ctx, false, line_is_comment(&idx, span));
-                self.emit(ctx, out, span, &format!("-----{}", &body[..body.len().min(8)]), sev, &c[1], "remove the key from the repository, rotate it, and mount it from a secret store");
+                let header_end = start + 16 + c[1].len();
+                let window = &text[body.end()..text.len().min(body.end() + 16384)];
+                let block_end = match window.find("-----END") {
+                    Some(i) => {
+                        let after = body.end() + i + 8;
+                        text[after..]
+                            .find("-----")
+                            .map(|j| after + j + 5)
+                            .unwrap_or_else(|| token_end(text, after))
+                    }
+                    None => token_end(text, body.end()),
+                };
+                let span = idx.span(start, header_end);
+                let sev = tier(ctx, false, false);
+                handled.push((start, block_end));
+                let head: String = body.as_str().chars().take(8).collect();
+                self.emit(ctx, out, span, idx.span(start, block_end), &format!("-----{head}"), sev, &c[1], "remove the key from the repository, rotate it, and mount it from a secret store");
             }
         }
-        // 3. Passwords in connection URLs.
-        if ctx.text.contains("://") {
-            for c in url_re().captures_iter(ctx.text) {
-                let pw = c.get(3).unwrap();
+        // 3. Passwords in connection URLs, any scheme, any language.
+        if text.contains("://") {
+            for c in url_re().captures_iter(text) {
+                let (Some(pw), Some(user)) = (c.get(3), c.get(2)) else {
+                    continue;
+                };
                 let v = pw.as_str();
-                let user = &c[2];
+                let user = user.as_str();
                 if sk.is_placeholder(v)
-                    || v.starts_with('$')
-                    || v.starts_with('%')
-                    || v.starts_with('{')
-                    || v.starts_with('<')
+                    || v.starts_with(['$', '%', '{', '<', '*'])
                     || v.len() < 6
                     || v == user
                     || secrets::is_repetitive(v)
+                    || v.contains("${")
                 {
                     continue;
                 }
@@ -291,23 +678,27 @@ impl Rule for HardcodedSecret {
                 {
                     continue;
                 }
-                // Local development defaults: a short word on a local host.
-                let host = c[4].to_ascii_lowercase();
-                let local = host.starts_with("localhost")
-                    || host.starts_with("127.0.0.1")
-                    || host.starts_with("0.0.0.0")
-                    || host.starts_with("host.docker.internal");
-                if local && entropy(v) < 3.0 {
-                    continue;
-                }
-                if v.chars().all(|ch| ch.is_ascii_lowercase()) && v.len() < 12 {
-                    continue;
-                }
                 let span = idx.span(pw.start(), pw.end());
-                let sev = tier(ctx, false, line_is_comment(&idx, span));
+                let in_comment = line_is_comment(&idx, span);
+                // Inside a string of test code (a `#[cfg(test)]` module)?
+                let in_test = ctx.model.literals.iter().any(|l| {
+                    l.in_test
+                        && l.raw_offset
+                            .is_some_and(|o| o <= pw.start() && pw.end() <= o + l.value.len())
+                });
+                let mut sev = tier(ctx, in_test || example_host(&c[4]), in_comment);
+                // Dev defaults of local tooling: a password for localhost or a
+                // compose service is worth a note, not a failed build.
+                if local_host(&c[4]) && !deploy || local_file {
+                    sev = Severity::Info;
+                } else if v.chars().all(|ch| ch.is_ascii_lowercase()) && v.len() < 12 {
+                    continue;
+                }
+                handled.push((pw.start(), pw.end()));
                 self.emit(
                     ctx,
                     out,
+                    span,
                     span,
                     v,
                     sev,
@@ -319,9 +710,81 @@ impl Rule for HardcodedSecret {
                 );
             }
         }
-        // 4. Names bound to values, from the frontend (code) or the text reader (config).
+        // 4. Kubernetes Secrets: data decoded, stringData as written.
+        for (key, a, b, b64) in k8s_secret_values(text) {
+            handled.push((a, b));
+            let raw = &text[a..b];
+            let decoded = if b64 {
+                match secrets::b64_decode(raw).and_then(|d| String::from_utf8(d).ok()) {
+                    Some(d) => d,
+                    None => continue,
+                }
+            } else {
+                raw.to_string()
+            };
+            if let Some(what) = self.judge_decoded(ctx, &key, &decoded) {
+                let span = idx.span(a, b);
+                let sev = tier(ctx, false, false);
+                self.emit(ctx, out, span, span, raw, sev, &format!("Kubernetes Secret `{key}`: {what}"), "create the Secret from a secret store (sealed-secrets, external-secrets, SOPS), not from a committed manifest");
+            }
+        }
+        // 5. Registry credentials in Docker's config.json.
+        if text.contains("\"auths\"") {
+            for c in docker_auth_re().captures_iter(text) {
+                let Some(m) = c.get(2) else { continue };
+                handled.push((m.start(), m.end()));
+                let found = if &c[1] == "auth" {
+                    basic_blob_password(m.as_str()).is_some_and(|pw| {
+                        looks_like_credential("password", &pw) && !sk.is_placeholder(&pw)
+                    })
+                } else {
+                    looks_like_credential("token", m.as_str())
+                };
+                if found {
+                    let span = idx.span(m.start(), m.end());
+                    let sev = tier(ctx, false, false);
+                    self.emit(ctx, out, span, span, m.as_str(), sev, "registry credential", "log in with a credential helper (`docker login` with credsStore) instead of committing config.json");
+                }
+            }
+        }
+        // 6. Passwords passed by position, where no keyword names the value.
+        for c in positional_re().captures_iter(text) {
+            let Some(m) = c.get(1) else { continue };
+            let v = m.as_str();
+            let span = idx.span(m.start(), m.end());
+            if line_is_comment(&idx, span)
+                || sk.is_placeholder(v)
+                || !looks_like_credential("password", v)
+            {
+                continue;
+            }
+            let mut sev = tier(ctx, false, false);
+            if local_file && sev == Severity::Error {
+                sev = Severity::Info;
+            }
+            handled.push((m.start(), m.end()));
+            self.emit(
+                ctx,
+                out,
+                span,
+                span,
+                v,
+                sev,
+                "password passed to an authentication call",
+                "read it from the environment or a secret manager at start-up",
+            );
+        }
+        // 7. Names bound to values, from the frontend (code) or the text reader (config).
         for l in &ctx.model.literals {
-            self.literal(ctx, l, &idx, out);
+            if let Some(o) = l.raw_offset {
+                if handled
+                    .iter()
+                    .any(|&(a, b)| o < b && a < o + l.value.len().max(1))
+                {
+                    continue;
+                }
+            }
+            self.literal(ctx, l, &idx, local_file, out);
         }
     }
 }

@@ -120,15 +120,13 @@ impl Rule for UnhandledExternalCall {
                 );
                 continue;
             }
-            let Some(hit) =
-                semantics::external_chain(m, first, k).or_else(|| {
-                    let discarded = matches!(
-                        m.calls[tail].usage,
-                        crate::model::Usage::Discarded | crate::model::Usage::LetUnderscore
-                    );
-                    via_helper(ctx, fi, &chain, discarded)
-                })
-            else {
+            let Some(hit) = semantics::external_chain(m, first, k).or_else(|| {
+                let discarded = matches!(
+                    m.calls[tail].usage,
+                    crate::model::Usage::Discarded | crate::model::Usage::LetUnderscore
+                );
+                via_helper(ctx, fi, &chain, discarded)
+            }) else {
                 continue;
             };
             let label = call_label(m, hit.call);
