@@ -418,6 +418,11 @@ fn in_context(mut f: Finding, role: Role, fi: usize, graph: &PackageGraph) -> Op
         "blocking-call-in-async",
         "unhandled-external-call",
     ];
+    let role = if role == Role::Source && graph.in_script_dir(&f.path) {
+        Role::Script
+    } else {
+        role
+    };
     if role == Role::Script && request_rules.contains(&f.rule.as_str()) {
         f.severity = Severity::Info;
         f.message

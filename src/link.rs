@@ -919,8 +919,9 @@ fn constructed_type(m: &FileModel, id: CallId) -> Option<String> {
     m.calls
         .iter()
         .enumerate()
-        .filter(|(x, b)| *x < id && b.func == c.func && b.bound_to.as_deref() == Some(root))
-        .last()
+        .take(id)
+        .rev()
+        .find(|(_, b)| b.func == c.func && b.bound_to.as_deref() == Some(root))
         .and_then(|(x, _)| {
             let first = &m.calls[m.chain(x)[0]];
             let q = first

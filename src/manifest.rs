@@ -115,6 +115,9 @@ pub struct PackageDecl {
     pub go_replaces: Vec<(String, String)>,
     /// A Cargo workspace root without a `[package]` of its own: not a package.
     pub virtual_workspace: bool,
+    /// Folders of the one-off programs `package.json` scripts run (`"release":
+    /// "node extra/release/release.mjs"`), never the folder of the server's.
+    pub script_dirs: Vec<String>,
 }
 
 /// The package a manifest declares, if `rel` is a manifest.
@@ -225,6 +228,7 @@ pub fn package(rel: &str, text: &str) -> Option<PackageDecl> {
                     }
                 }
             }
+            d.script_dirs = npm_script_dirs(&dir, &v);
             Some(d)
         }
         "pyproject.toml" | "setup.py" | "setup.cfg" | "requirements.txt" | "Pipfile" => {
@@ -258,6 +262,49 @@ pub fn package(rel: &str, text: &str) -> Option<PackageDecl> {
         }
         _ => None,
     }
+}
+
+/// The folders of the files `package.json` scripts run with node, except
+/// those of the scripts that start the server (`start`, `serve`, `dev`) and
+/// the package's own folder.
+fn npm_script_dirs(dir: &str, v: &serde_json::Value) -> Vec<String> {
+    let Some(scripts) = v.get("scripts").and_then(|s| s.as_object()) else {
+        return Vec::new();
+    };
+    let (mut tools, mut servers) = (Vec::new(), Vec::new());
+    for (name, cmd) in scripts {
+        let Some(cmd) = cmd.as_str() else { continue };
+        let serves = name.contains("start") || name.contains("serve") || name == "dev";
+        for tok in cmd.split_whitespace() {
+            let tok = tok.trim_matches(['"', '\'']);
+            let code = [".js", ".mjs", ".cjs", ".ts", ".mts"]
+                .iter()
+                .any(|e| tok.ends_with(e));
+            if !code || tok.contains('*') {
+                continue;
+            }
+            let file = join_rel(dir, tok);
+            let folder = file
+                .rsplit_once('/')
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default();
+            if serves {
+                servers.push(folder);
+            } else {
+                tools.push(folder);
+            }
+        }
+    }
+    tools.sort();
+    tools.dedup();
+    tools.retain(|t| {
+        t.as_str() != dir
+            && !t.is_empty()
+            && !servers
+                .iter()
+                .any(|s| s == t || s.starts_with(&format!("{t}/")))
+    });
+    tools
 }
 
 /// `a/b` joined with `../c` -> `a/c`.

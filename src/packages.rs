@@ -44,6 +44,8 @@ pub struct PackageGraph {
     pub of_file: Vec<PkgId>,
     /// Packages each package reaches (itself included).
     reach: Vec<HashSet<PkgId>>,
+    /// Folders of one-off programs the manifests run (npm scripts).
+    pub script_dirs: Vec<String>,
 }
 
 impl PackageGraph {
@@ -56,6 +58,7 @@ impl PackageGraph {
     ) -> PackageGraph {
         let mut g = PackageGraph::default();
         let mut by_dir: HashMap<(Family, String), PkgId> = HashMap::new();
+        g.script_dirs = decls.iter().flat_map(|d| d.script_dirs.clone()).collect();
         let mut decls: Vec<&PackageDecl> = decls.iter().filter(|d| !d.virtual_workspace).collect();
         decls.sort_by(|a, b| (a.family, &a.dir).cmp(&(b.family, &b.dir)));
         // The declaration behind each package, for its dependencies.
@@ -100,11 +103,11 @@ impl PackageGraph {
                 by_name.entry((p.family, m.clone())).or_default().push(i);
             }
         }
-        for i in 0..g.packages.len() {
+        for (i, decls) in own.iter().enumerate() {
             let fam = g.packages[i].family;
             let me = norm(&g.packages[i].name);
             g.packages[i].idents.insert(me, i);
-            for d in &own[i] {
+            for d in decls {
                 for (ident, real) in &d.deps {
                     let target = by_name
                         .get(&(fam, norm(real)))
@@ -196,6 +199,13 @@ impl PackageGraph {
         !self.packages[p].declared
             || (0..self.packages.len())
                 .any(|s| self.packages[s].serves && self.reach[s].contains(&p))
+    }
+
+    /// Is `path` in a folder of one-off programs a manifest runs?
+    pub fn in_script_dir(&self, path: &str) -> bool {
+        self.script_dirs
+            .iter()
+            .any(|d| path.starts_with(d.as_str()) && path[d.len()..].starts_with('/'))
     }
 
     /// The package of unit `fi`.
@@ -295,6 +305,28 @@ mod tests {
         assert!(!g.visible(0, 2), "api does not depend on migrate");
         assert!(!g.visible(0, 3), "never across languages");
         assert_eq!(g.crate_named(0, "db_core"), Some(g.of_file[1]));
+    }
+
+    #[test]
+    fn folders_of_npm_scripts_are_one_off_programs_but_not_the_servers() {
+        let pkg = r#"{"name": "app", "scripts": {
+            "start-server": "node server/server.js",
+            "release": "node ./extra/release/release.mjs --beta",
+            "reset-password": "node extra/reset-password.js",
+            "seed": "node server/seed.js",
+            "test": "node --test \"test/**/*.js\""
+        }}"#;
+        let g = graph(
+            &[("package.json", pkg)],
+            &[("server/server.js", Lang::JavaScript)],
+        );
+        assert!(g.in_script_dir("extra/release/build-images.mjs"));
+        assert!(g.in_script_dir("extra/remove-2fa.js"));
+        assert!(
+            !g.in_script_dir("server/server.js"),
+            "the server's own folder"
+        );
+        assert!(!g.in_script_dir("extras/x.js"));
     }
 
     #[test]

@@ -608,21 +608,20 @@ fn lang_query_at(m: &FileModel, id: CallId, k: &Knowledge, lk: &LangKnowledge) -
         });
     }
     // A helper given a session, connection or client: `load_user(db, id)`.
+    // Handle names are the language's: a Python DB-API `cursor`, a Prisma
+    // client; in Go a `cursor` is a position in text.
     let handle = c.args.iter().any(|a| {
         let n = handle_name(&a.text);
+        let named = match m.lang {
+            crate::model::Lang::Python => matches!(n, "session" | "cursor" | "cur"),
+            crate::model::Lang::TypeScript | crate::model::Lang::JavaScript => matches!(
+                n,
+                "session" | "prisma" | "knex" | "em" | "entityManager" | "trx"
+            ),
+            _ => false,
+        };
         matches!(a.kind, ArgKind::Path(_) | ArgKind::Other)
-            && (k.q_handle_names.is_match(n)
-                || matches!(
-                    n,
-                    "session"
-                        | "cursor"
-                        | "cur"
-                        | "prisma"
-                        | "knex"
-                        | "em"
-                        | "entityManager"
-                        | "trx"
-                ))
+            && (k.q_handle_names.is_match(n) || named)
     });
     if handle
         && !c.name.is_empty()

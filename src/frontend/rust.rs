@@ -1274,7 +1274,7 @@ impl<'a> Lower<'a> {
         let text = self.src(cur).replace(' ', "");
         self.fns
             .last()
-            .is_some_and(|f| f.len_guarded.iter().any(|g| *g == text))
+            .is_some_and(|f| f.len_guarded.contains(&text))
     }
 
     fn loop_over(&self, e: &Expr) -> (bool, bool) {

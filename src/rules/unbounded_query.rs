@@ -430,6 +430,9 @@ impl UnboundedQuery {
             }) {
                 continue;
             }
+            if bounded_later(m, m.chain_end(id)) {
+                continue;
+            }
             let label = LangKnowledge::dotted(m, id);
             // Arguments that filter: of `filter`/`where` calls, or an options object with `where`.
             let filters: Vec<&str> = m
@@ -615,6 +618,67 @@ impl UnboundedQuery {
 }
 
 /// A call that bounds a diesel or sea-orm query.
+/// A query kept in a variable (`q = User.objects.filter(..)`) is read where
+/// the variable is used: ended by `q.first()`/`q.get(..)`/`q.exists()`,
+/// paged by `q[:10]` or `q.limit(..)`, or handed to another function
+/// (`get_object_or_404(q, pk=..)`, a paginator) that decides how much it reads.
+fn bounded_later(m: &FileModel, tail: CallId) -> bool {
+    let Some(var) = m.calls[tail].bound_to.as_deref() else {
+        return false;
+    };
+    let func = m.calls[tail].func;
+    m.calls.iter().enumerate().any(|(x, c)| {
+        if x <= tail || c.func != func {
+            return false;
+        }
+        let first = &m.calls[m.chain(x)[0]];
+        let on_var = c.prev.is_none() && first.root == var;
+        let bounds = matches!(
+            c.name.as_str(),
+            "first"
+                | "First"
+                | "get"
+                | "one"
+                | "one_or_none"
+                | "scalar"
+                | "scalar_one"
+                | "scalar_one_or_none"
+                | "exists"
+                | "count"
+                | "update"
+                | "delete"
+                | "limit"
+                | "Limit"
+                | "paginate"
+                | "take"
+                | "Take"
+                | "aggregate"
+                | "latest"
+                | "earliest"
+        );
+        // `list(q)`, `len(q)`, `sorted(q)` read all of it.
+        let materializes = matches!(
+            c.name.as_str(),
+            "list"
+                | "tuple"
+                | "set"
+                | "sorted"
+                | "len"
+                | "enumerate"
+                | "dict"
+                | "iter"
+                | "reversed"
+                | "map"
+                | "zip"
+                | "sum"
+                | "any"
+                | "all"
+        );
+        (on_var && (bounds || m.calls[m.chain_end(x)].sliced))
+            || (!materializes && c.args.iter().any(|a| a.text == var))
+    })
+}
+
 fn is_bound_call(n: &str) -> bool {
     matches!(
         n,
