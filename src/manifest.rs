@@ -146,14 +146,14 @@ pub fn package(rel: &str, text: &str) -> Option<PackageDecl> {
                 .unwrap_or("")
                 .to_string();
             let mut tables: Vec<&toml::Table> = Vec::new();
-            for sec in ["dependencies", "dev-dependencies", "build-dependencies"] {
-                if let Some(t) = v.get(sec).and_then(|t| t.as_table()) {
-                    tables.push(t);
-                }
+            // What the crate's own code can call: not dev-dependencies (tests
+            // only) nor build-dependencies (build.rs only).
+            if let Some(t) = v.get("dependencies").and_then(|t| t.as_table()) {
+                tables.push(t);
             }
             if let Some(targets) = v.get("target").and_then(|t| t.as_table()) {
                 for t in targets.values().filter_map(|t| t.as_table()) {
-                    for sec in ["dependencies", "dev-dependencies"] {
+                    for sec in ["dependencies"] {
                         if let Some(t) = t.get(sec).and_then(|t| t.as_table()) {
                             tables.push(t);
                         }

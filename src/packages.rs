@@ -304,6 +304,17 @@ mod tests {
         assert!(!g.visible(1, 0), "db-core does not depend on api");
         assert!(!g.visible(0, 2), "api does not depend on migrate");
         assert!(!g.visible(0, 3), "never across languages");
+        let g = graph(
+            &[
+                (
+                    "server/Cargo.toml",
+                    "[package]\nname = \"server\"\n[dev-dependencies]\nclient = { path = \"../client\" }\n",
+                ),
+                ("client/Cargo.toml", "[package]\nname = \"client\"\n"),
+            ],
+            &[("server/src/main.rs", Lang::Rust), ("client/src/lib.rs", Lang::Rust)],
+        );
+        assert!(!g.visible(0, 1), "a dev-dependency is for the tests only");
         assert_eq!(g.crate_named(0, "db_core"), Some(g.of_file[1]));
     }
 

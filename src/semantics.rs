@@ -172,9 +172,14 @@ pub fn query_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<QueryHit> {
                     .next()
                     .is_some_and(|ch| ch.is_ascii_uppercase()))
     });
-    let handle_arg = c.args.iter().any(|a| {
-        matches!(a.kind, ArgKind::Other | ArgKind::Path(_)) && is_db_handle(&a.text, func, k)
-    });
+    // `map.insert(conn.replica, false)`: a collection's method with a value
+    // named like a handle among its arguments; an ORM's takes the handle alone
+    // (`model.insert(db)`).
+    let collection_call = k.common_methods.contains(&c.name) && c.args.len() > 1;
+    let handle_arg = !collection_call
+        && c.args.iter().any(|a| {
+            matches!(a.kind, ArgKind::Other | ArgKind::Path(_)) && is_db_handle(&a.text, func, k)
+        });
     let tail = m.chain_end(id);
     let write = || {
         if let Some(s) = sql_of(m, tail) {
