@@ -291,19 +291,45 @@ impl Linked {
                 .filter(|t| t.len() > 2)
                 .or_else(|| constructed_type(m, id));
             if let Some(ty) = ty {
-                let typed: Vec<FnRef> = methods
-                    .iter()
-                    .copied()
-                    .filter(|&r| {
-                        fun(r).owner.as_deref() == Some(ty.as_str())
-                            || fun(r).trait_name.as_deref() == Some(ty.as_str())
-                    })
-                    .collect();
-                // A type of a library (`SelectStatement`): not ours to resolve.
-                return self.one_package(typed, mine);
+                return self.of_type(units, &methods, &ty, mine);
+            }
+        }
+        // `CollectionGroup::new(..).save(..)`: the chain starts with a constructor.
+        if let Some(p) = c.prev {
+            let pc = &m.calls[p];
+            let q = pc.path.len().checked_sub(2).map(|i| pc.path[i].as_str());
+            if pc.kind == CallKind::Path
+                && pc.prev.is_none()
+                && matches!(pc.name.as_str(), "new" | "default" | "create" | "builder")
+            {
+                if let Some(q) =
+                    q.filter(|q| *q != "Self" && q.starts_with(|ch: char| ch.is_ascii_uppercase()))
+                {
+                    return self.of_type(units, &methods, q, mine);
+                }
             }
         }
         self.by_receiver_name(units, fi, id, methods, k)
+    }
+
+    /// The methods of type (or trait) `ty`, from one package. Empty for a
+    /// type of a library (`SelectStatement`): not ours to resolve.
+    fn of_type(
+        &self,
+        units: &[Unit],
+        methods: &[FnRef],
+        ty: &str,
+        mine: crate::packages::PkgId,
+    ) -> Vec<FnRef> {
+        let typed: Vec<FnRef> = methods
+            .iter()
+            .copied()
+            .filter(|&(f, g)| {
+                let fun = &units[f].model.functions[g];
+                fun.owner.as_deref() == Some(ty) || fun.trait_name.as_deref() == Some(ty)
+            })
+            .collect();
+        self.one_package(typed, mine)
     }
 
     /// Without types, a method name alone is weak evidence: resolve it when

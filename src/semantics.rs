@@ -176,10 +176,11 @@ pub fn query_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<QueryHit> {
     // named like a handle among its arguments; an ORM's takes the handle alone
     // (`model.insert(db)`).
     let collection_call = k.common_methods.contains(&c.name) && c.args.len() > 1;
-    let handle_arg = !collection_call
-        && c.args.iter().any(|a| {
-            matches!(a.kind, ArgKind::Other | ArgKind::Path(_)) && is_db_handle(&a.text, func, k)
-        });
+    let handle_arg = c.args.iter().any(|a| {
+        matches!(a.kind, ArgKind::Other | ArgKind::Path(_))
+            && is_db_handle(&a.text, func, k)
+            && !(collection_call && is_field_of_value(&a.text))
+    });
     let tail = m.chain_end(id);
     let write = || {
         if let Some(s) = sql_of(m, tail) {
@@ -244,6 +245,17 @@ pub fn query_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<QueryHit> {
         });
     }
     None
+}
+
+/// `conn.replica`, `m.pool_id`: a field of some value, not a handle the
+/// caller holds (`&conn`, `&state.db`, `&self.pool`).
+fn is_field_of_value(text: &str) -> bool {
+    let t = text.trim_start_matches(['&', '*']);
+    let t = t.strip_prefix("mut ").unwrap_or(t);
+    match t.split_once('.') {
+        Some((head, _)) => !matches!(head, "self" | "state" | "ctx" | "app" | "data" | "this"),
+        None => false,
+    }
 }
 
 fn is_mongo_collection(root: &str) -> bool {

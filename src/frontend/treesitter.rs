@@ -549,7 +549,17 @@ impl<'a> Walker<'a> {
                     "selectinload",
                 ]
                 .iter()
-                .any(|w| over.contains(w));
+                .any(|w| over.contains(w))
+                    // `for _, batch := range chunk(ids, 500)`: one statement per batch.
+                    || over
+                        .to_ascii_lowercase()
+                        .split(|c: char| !c.is_ascii_alphanumeric())
+                        .any(|w| {
+                            w.starts_with("batch")
+                                || w.starts_with("chunk")
+                                || w.ends_with("batches")
+                                || w.ends_with("chunks")
+                        });
                 self.push_loop(LoopKind::For, per_element, over, header);
                 if batched {
                     if let Some(l) = self.m.loops.last_mut() {
