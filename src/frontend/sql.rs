@@ -356,7 +356,7 @@ fn statement_facts(st: &Statement) -> SqlFacts {
     }
 }
 
-fn write_facts(text: &str) -> SqlFacts {
+pub(crate) fn write_facts(text: &str) -> SqlFacts {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(r"(?i)^\s*(?:WITH\s.*?\)\s*)?(INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM|DELETE)\s+([\w.`\x22]+)").unwrap()

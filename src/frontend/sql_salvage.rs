@@ -153,7 +153,16 @@ fn fact(table: &str, change: DdlChange) -> DdlFact {
 
 /// Read `stmt` (one statement) for what the schema needs.
 pub fn salvage(stmt: &str, dialect: Dialect) -> Salvage {
-    let t = tokens(stmt, dialect);
+    // Identifiers may be quoted with `[..]` (SQLite, SQL Server) whatever the
+    // folder says: read brackets as quotes unless the text is MySQL.
+    let t = tokens(
+        stmt,
+        if dialect == Dialect::Mysql {
+            dialect
+        } else {
+            Dialect::Sqlite
+        },
+    );
     let mut r = Reader { src: stmt, t, i: 0 };
     if r.eat(&["do"]) {
         return Salvage::Body;
@@ -348,9 +357,22 @@ pub fn salvage(stmt: &str, dialect: Dialect) -> Salvage {
         "end",
         "checkpoint",
         "load",
-        "select",
         "perform",
+        "prepare",
+        "execute",
+        "deallocate",
+        "flush",
+        "optimize",
+        "show",
+        "explain",
     ];
+    // Writes: the verb and table, as sqlparser's facts would say.
+    if ["insert", "update", "delete", "replace", "upsert"]
+        .iter()
+        .any(|k| r.peek_is(k))
+    {
+        return Salvage::Facts(super::sql::write_facts(stmt));
+    }
     if ddl_like.iter().any(|k| r.peek_is(k)) {
         return Salvage::Facts(SqlFacts::Ddl(Vec::new()));
     }
@@ -624,6 +646,17 @@ mod tests {
                 }
             )]
         );
+        assert_eq!(
+            changes("CREATE UNIQUE INDEX [slug] ON [status_page]([slug])"),
+            vec![(
+                "status_page".into(),
+                DdlChange::CreateIndex {
+                    name: "slug".into(),
+                    columns: vec!["slug".into()],
+                    unique: true
+                }
+            )]
+        );
         assert!(changes("REINDEX TABLE post").is_empty());
         assert!(changes("CREATE STATISTICS s ON a, b FROM t").is_empty());
         assert!(changes("COMMENT ON CONSTRAINT c ON t IS 'x'").is_empty());
@@ -668,5 +701,21 @@ mod tests {
             Salvage::Unknown
         );
         assert_eq!(salvage("", Dialect::Postgres), Salvage::Unknown);
+        // A SELECT sqlparser rejects is not salvaged: its bounds are unknown.
+        assert_eq!(
+            salvage("SELECT * FROM t WHERE a ~~~ b", Dialect::Postgres),
+            Salvage::Unknown
+        );
+        assert_eq!(
+            salvage("PREPARE stmt FROM @x", Dialect::Mysql),
+            Salvage::Facts(SqlFacts::Other)
+        );
+        assert_eq!(
+            salvage("UPDATE `website_event` SET a = 1", Dialect::Postgres),
+            Salvage::Facts(SqlFacts::Write {
+                verb: "UPDATE".into(),
+                table: "website_event".into()
+            })
+        );
     }
 }

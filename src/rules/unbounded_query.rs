@@ -19,7 +19,16 @@ declare_rule! {
     /// constraints and indexes, renames and drops, diesel `table!` macros), so
     /// `WHERE email = $1` is bounded when `email` is unique and unbounded when
     /// it is not. No filter at all is an error; a filter on a non-unique column
-    /// is a warning that names the column.
+    /// is a warning that names the column. A project with one migration folder
+    /// per database checks each query against its own backend's schema.
+    ///
+    /// Also read: SQL kept in a `const`/`static` (reported at the constant,
+    /// naming the calls that run it), `query!`/`query_as!` with the SQL on the
+    /// following lines, raw SQL in knex `raw`, Prisma's tagged `$queryRaw` and
+    /// `cursor.execute`, `WITH .. SELECT` from a CTE (as bounded as the CTE),
+    /// and diesel queries built in a variable and changed on branches (a
+    /// `.limit` added on some branches only is a warning naming the branch).
+    /// A finding in code spans the query call and its SQL literal.
     ///
     /// ## Why it matters
     /// It works in development and takes the service down when the table
