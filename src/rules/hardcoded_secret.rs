@@ -63,7 +63,7 @@ fn url_re() -> &'static Regex {
     // Any scheme, with a driver (`mysql+pymysql://`, `postgresql+asyncpg://`)
     // and with or without a user (`redis://:pass@host`).
     RE.get_or_init(|| {
-        Regex::new(r#"(?i)\b([a-z][a-z0-9]*(?:[+.\-][a-z0-9]+)*://)([^:/\s@'"`<>{}\\]{0,64}):([^@/\s'"`\\]{1,128})@([^/\s'"`\\?#,;)\]]+)"#).unwrap()
+        Regex::new(r#"(?i)(?-u:\b)([a-z][a-z0-9]*(?:[+.\-][a-z0-9]+)*://)([^:/\s@'"`<>{}\\]{0,64}):([^@/\s'"`\\]{1,128})@([^/\s'"`\\?#,;)\]]+)"#).unwrap()
     })
 }
 
@@ -79,7 +79,7 @@ fn private_key_re() -> &'static Regex {
 fn positional_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r#"(?:\b(?:HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|BasicAuth|DigestAuth|BasicAuthCredentials|SetBasicAuth|NetworkCredential|UsernamePasswordCredentials|PasswordAuthentication|PasswordCredential)\s*\(|\bauth\s*[=:]\s*[(\[])\s*(?:[rbuf]?["'][^"'\n]{0,128}["']|[\w.]{1,64})\s*,\s*(?:Some\(\s*)?[rbuf]?["']([^"'\\\n]{1,256})["']"#).unwrap()
+        Regex::new(r#"(?:(?-u:\b)(?:HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|BasicAuth|DigestAuth|BasicAuthCredentials|SetBasicAuth|NetworkCredential|UsernamePasswordCredentials|PasswordAuthentication|PasswordCredential)\s*\(|(?-u:\b)auth\s*[=:]\s*[(\[])\s*(?:[rbuf]?["'][^"'\n]{0,128}["']|[\w.]{1,64})\s*,\s*(?:Some\(\s*)?[rbuf]?["']([^"'\\\n]{1,256})["']"#).unwrap()
     })
 }
 
@@ -93,14 +93,34 @@ fn docker_auth_re() -> &'static Regex {
 
 /// Does the rule need the file's model (names bound to values, call sinks,
 /// test scopes), or do its own passes over the text suffice? With only this
-/// rule selected, a file is parsed only when this says so: the names
-/// prefilter runs over the bytes, and most files mention no credential.
-pub fn needs_model(text: &str, sk: &crate::secrets::SecretKnowledge) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let other = RE.get_or_init(|| Regex::new(r"(?i)basic|_auth\b|authident").unwrap());
-    sk.secret_name.is_match(text)
-        || other.is_match(text)
-        || text.contains("://") && url_re().is_match(text)
+/// rule selected, a file is parsed only when this says so. Configuration is
+/// read (cheaply, line by line) whenever a secret-like name occurs in it;
+/// code is parsed only when such a name is bound to a string literal, or a
+/// literal goes to an authentication call or starts with an auth scheme:
+/// most code files mention `token` without holding one.
+pub fn needs_model(text: &str, sk: &crate::secrets::SecretKnowledge, code: bool) -> bool {
+    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (other, bound) = RE.get_or_init(|| {
+        (
+            Regex::new(r"(?i)basic|_auth(?-u:\b)|authident").unwrap(),
+            Regex::new(concat!(
+                // a secret-like name bound to a literal: `KEY = "`, `key: "`,
+                // `"key": "`, `key => '`, `const K: &str = "`, `k := "`
+                r#"(?i)(?:pass|pwd|secret|token|key|credential|auth|dsn|conn|bearer|private|cookie|session)[A-Za-z0-9_.\-]*["'\]]?"#,
+                r#"(?:\s*:\s*[&A-Za-z0-9_\[\]<>' ]{1,40}?)?\s*(?::|=|=>|:=|,)\s*(?:Some\(\s*)?(?:[bruf]|br)?["'`]"#,
+                // a literal passed to an authentication call, or an auth scheme
+                r#"|(?:_auth|_secret|password|token|api_key)\s*\(\s*["']"#,
+                r#"|["'`](?:Bearer|Basic|Token) "#,
+            ))
+            .unwrap(),
+        )
+    });
+    if code {
+        // A URL password's tier depends on the test scope it sits in.
+        bound.is_match(text) || text.contains("://") && url_re().is_match(text)
+    } else {
+        sk.secret_name.is_match(text) || other.is_match(text)
+    }
 }
 
 /// The tier a match gets from where it sits.
