@@ -152,7 +152,8 @@ fn line_is_comment(idx: &LineIndex, span: Span) -> bool {
 /// the matched prefix (a longer key, a token with a suffix) until a quote,
 /// whitespace or delimiter. All of it is masked.
 fn token_end(text: &str, end: usize) -> usize {
-    let rest = &text[end.min(text.len())..];
+    let end = floor_boundary(text, end);
+    let rest = &text[end..];
     let n = rest
         .char_indices()
         .find(|(_, c)| {
@@ -177,6 +178,15 @@ fn token_end(text: &str, end: usize) -> usize {
         .map(|(i, _)| i)
         .unwrap_or(rest.len());
     end + n
+}
+
+/// `i` (clamped to the text) moved down to a character boundary.
+fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Byte offset of the start of the line holding `offset`, and of its end.
@@ -657,7 +667,7 @@ impl Rule for HardcodedSecret {
                 }
                 let start = m.start();
                 let header_end = start + 16 + c[1].len();
-                let window = &text[body.end()..text.len().min(body.end() + 16384)];
+                let window = &text[body.end()..floor_boundary(text, body.end() + 16384)];
                 let block_end = match window.find("-----END") {
                     Some(i) => {
                         let after = body.end() + i + 8;
@@ -806,5 +816,47 @@ impl Rule for HardcodedSecret {
             }
             self.literal(ctx, l, &idx, local_file, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_ends_at_a_delimiter_and_never_inside_a_character() {
+        let t = "key: \"ghp_abc.def-ghi\" next";
+        assert_eq!(&t[6..token_end(t, 10)], "ghp_abc.def-ghi");
+        // An offset inside `é` (a literal whose value was rewritten) is safe.
+        let t = "x = \"aé b\"";
+        assert_eq!(token_end(t, 7), 8);
+        assert_eq!(token_end(t, 100), t.len());
+    }
+
+    #[test]
+    fn detector_tables_and_hosts() {
+        let table = "(\"gitlab\", r\"glpat-[A-Za-z0-9_]{20}\",\n \"glpat-Zk29vLq8XrT4mN7pQw2c\"),";
+        let at = table.find("glpat-Zk").unwrap();
+        assert!(in_detector_table(table, at, "glpat-Zk29vLq8XrT4mN7pQw2c"));
+        let alone = "token = \"glpat-Zk29vLq8XrT4mN7pQw2c\"";
+        assert!(!in_detector_table(alone, 9, "glpat-Zk29vLq8XrT4mN7pQw2c"));
+        assert!(
+            local_host("db:5432") && local_host("localhost") && !local_host("db.prod.internal")
+        );
+        assert!(example_host("db.example.com:5432") && !example_host("db.examples.io"));
+    }
+
+    #[test]
+    fn kubernetes_secret_values_are_located() {
+        let y = "apiVersion: v1\nkind: Secret\ndata:\n  password: c2VjcmV0\nstringData:\n  token: \"abc\"\n---\nkind: ConfigMap\ndata:\n  password: x\n";
+        let v = k8s_secret_values(y);
+        let got: Vec<(&str, &str, bool)> = v
+            .iter()
+            .map(|(k, a, b, b64)| (k.as_str(), &y[*a..*b], *b64))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("password", "c2VjcmV0", true), ("token", "abc", false)]
+        );
     }
 }
