@@ -139,9 +139,11 @@ fn line_is_comment(idx: &LineIndex, span: Span) -> bool {
         .take(span.start.col.saturating_sub(1) as usize)
         .collect();
     let t = before.trim_start();
+    // `/* note */ const X = ...`: a block comment closed before the value.
+    let open_block = t.rfind("/*").is_some_and(|o| !t[o..].contains("*/"));
     t.starts_with("//")
         || t.starts_with('#')
-        || t.starts_with("/*")
+        || open_block
         || t.starts_with('*')
         || t.starts_with("--")
         || before.contains(" // ")
@@ -415,7 +417,10 @@ impl HardcodedSecret {
         let span = self.value_span(l, idx, v);
         // Generic pairs say nothing in comments: commented-out configuration
         // and prose. (Provider formats there are found by their own pass.)
-        if l.in_comment || !is_npmrc(ctx.path) && line_is_comment(idx, span) {
+        // Parsers never give a literal from a comment; the text reader marks
+        // comment lines, and a trailing comment is found on the line.
+        let text_format = ctx.model.lang == crate::model::Lang::Text;
+        if l.in_comment || text_format && !is_npmrc(ctx.path) && line_is_comment(idx, span) {
             return;
         }
         let mask = match l.raw_offset {
