@@ -713,7 +713,8 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
         role: r.role,
         ..frontend::path_kind(&c.rel)
     };
-    let skip_tree = s.secrets_only && !crate::rules::hardcoded_secret::needs_model(text, s.sk);
+    let skip_tree = s.secrets_only
+        && !crate::rules::hardcoded_secret::needs_model(text, s.sk, lang != Lang::Text);
     let deep = !skip_tree && lang != Lang::Text && max_nesting(text) > MAX_NESTING;
     let budget = Budget::starting_now(s.budget);
     let dialect = s.dialects.for_file(&c.rel, text, lang);

@@ -263,7 +263,10 @@ pub fn looks_like_credential(name: &str, v: &str) -> bool {
     if v.chars().all(|c| c.is_ascii_digit()) {
         return false;
     }
-    if is_expression(v) || is_natural_word(v) || is_dotted_name(v) {
+    // A relative path of words (`tests/data/history.sqlite`) names a file.
+    let path_of_words =
+        v.contains('/') && v.split('/').filter(|p| !p.is_empty()).all(is_natural_word);
+    if is_expression(v) || is_natural_word(v) || is_dotted_name(v) || path_of_words {
         return false;
     }
     let e = entropy(v);
@@ -514,6 +517,7 @@ mod tests {
             "%env(DB_PASSWORD)%",
             "OneChat-Zugriffstoken",
             "auth:{createAuthKey()}",
+            "tests/data/xonsh-history.sqlite",
         ] {
             assert!(!looks_like_credential("password", v), "{v}");
             assert!(!looks_like_credential("api_key", v), "{v}");
@@ -522,6 +526,10 @@ mod tests {
         assert!(looks_like_credential("password", "encYFJEeAgYzQJj"));
         assert!(looks_like_credential("password", "Tq9vLm2xRz7K"));
         assert!(looks_like_credential("secret", "Qm7vX2kL9pR4tZ8wN1cB5yH3"));
+        assert!(looks_like_credential(
+            "secret",
+            "mihA+2O76UMFxFkM+R5Kjp1vRt/1fjORS+6ilI8i"
+        ));
     }
 
     #[test]

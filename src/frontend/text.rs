@@ -42,7 +42,7 @@ fn res() -> &'static Res {
         )
         .unwrap(),
         quoted_pair: Regex::new(r#"["']([\w.\-]+)["']\s*(?::|=>|,)\s*["']([^"'\\]*(?:\\.[^"'\\]*)*)["']"#).unwrap(),
-        kwarg: Regex::new(r#"\b([A-Za-z_]\w*)\s*(?:=|:)\s*(?:b|r|f)?["']([^"'\\]*(?:\\.[^"'\\]*)*)["']"#).unwrap(),
+        kwarg: Regex::new(r#"(?-u:\b)([A-Za-z_]\w*)\s*(?:=|:)\s*(?:b|r|f)?["']([^"'\\]*(?:\\.[^"'\\]*)*)["']"#).unwrap(),
         xml: Regex::new(r#"<([\w.\-:]*(?i:pass|secret|token|key|credential)[\w.\-:]*)>([^<]+)</"#).unwrap(),
         // `--requirepass v`, `--password=v`, and the exec form `"--requirepass", "v"`.
         flag: Regex::new(r#"(?i)--?(password|passwd|requirepass|masterauth|pass|token|api-key|apikey|secret|auth-token)(?:=|\s+|["']\s*,\s*)["']?([^\s"',\]]+)"#).unwrap(),
@@ -50,13 +50,13 @@ fn res() -> &'static Res {
         // assignment in the middle of a command line.
         env_inline: Regex::new(r#"(?:^|[\s;&|(\[,"'])([A-Z][A-Z0-9_]*(?:PASSWORD|PASSWD|_PASS|_PWD|PGPASS|TOKEN|SECRET|_API_KEY))=([^\s"';&|)\],]+)"#).unwrap(),
         // `mysql -u root -pS3cret`: the password glued to -p.
-        mysql_p: Regex::new(r#"\bmysql(?:dump|admin|sh|import|slap)?\b[^\n]*?\s-p([^\s"';&|)\],]+)"#).unwrap(),
+        mysql_p: Regex::new(r#"(?-u:\b)mysql(?:dump|admin|sh|import|slap)?(?-u:\b)[^\n]*?\s-p([^\s"';&|)\],]+)"#).unwrap(),
         // .npmrc / .yarnrc(.yml): `//registry/:_authToken=v`, `_auth=`, `npmAuthToken: v`.
         npmrc: Regex::new(r#"(?:^|[\s:])(_authToken|_auth|_password|npmAuthToken|npmAuthIdent)\s*[=:]\s*["']?([^\s"'#;]+)"#).unwrap(),
         // .netrc: `machine host login user password v` (on one line or many).
         netrc: Regex::new(r#"(?:^|\s)(password|passwd)\s+([^\s]+)"#).unwrap(),
-        sql_pw: Regex::new(r#"(?i)\b(PASSWORD|IDENTIFIED\s+BY)\s+'([^']+)'"#).unwrap(),
-        header: Regex::new(r#"(?i)\b(authorization|x-api-key|api-key|x-auth-token|private-token)\s*:\s*((?:Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{12,}|[A-Za-z0-9._~+/=\-]{20,})"#).unwrap(),
+        sql_pw: Regex::new(r#"(?i)(?-u:\b)(PASSWORD|IDENTIFIED\s+BY)\s+'([^']+)'"#).unwrap(),
+        header: Regex::new(r#"(?i)(?-u:\b)(authorization|x-api-key|api-key|x-auth-token|private-token)\s*:\s*((?:Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{12,}|[A-Za-z0-9._~+/=\-]{20,})"#).unwrap(),
     })
 }
 
@@ -198,6 +198,9 @@ pub fn extract_pairs_in(
     if config && matches!(ext, "yaml" | "yml" | "toml") {
         multiline_pairs(text, &idx, out, in_test);
     }
+    // Offsets already read (one value, one literal), in constant time.
+    let mut seen: std::collections::HashSet<usize> =
+        out.iter().filter_map(|l| l.raw_offset).collect();
     // Lines end at LF, CRLF or a lone CR (old Mac files).
     for raw_line in text.split_inclusive(['\n', '\r']) {
         if raw_line == "\n"
@@ -222,7 +225,7 @@ pub fn extract_pairs_in(
                 return;
             }
             let s = line_start + start;
-            if out.iter().any(|l| l.raw_offset == Some(s)) {
+            if !seen.insert(s) {
                 return;
             }
             out.push(Literal {

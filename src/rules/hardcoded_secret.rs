@@ -63,7 +63,7 @@ fn url_re() -> &'static Regex {
     // Any scheme, with a driver (`mysql+pymysql://`, `postgresql+asyncpg://`)
     // and with or without a user (`redis://:pass@host`).
     RE.get_or_init(|| {
-        Regex::new(r#"(?i)\b([a-z][a-z0-9]*(?:[+.\-][a-z0-9]+)*://)([^:/\s@'"`<>{}\\]{0,64}):([^@/\s'"`\\]{1,128})@([^/\s'"`\\?#,;)\]]+)"#).unwrap()
+        Regex::new(r#"(?i)(?-u:\b)([a-z][a-z0-9]*(?:[+.\-][a-z0-9]+)*://)([^:/\s@'"`<>{}\\]{0,64}):([^@/\s'"`\\]{1,128})@([^/\s'"`\\?#,;)\]]+)"#).unwrap()
     })
 }
 
@@ -79,7 +79,7 @@ fn private_key_re() -> &'static Regex {
 fn positional_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r#"(?:\b(?:HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|BasicAuth|DigestAuth|BasicAuthCredentials|SetBasicAuth|NetworkCredential|UsernamePasswordCredentials|PasswordAuthentication|PasswordCredential)\s*\(|\bauth\s*[=:]\s*[(\[])\s*(?:[rbuf]?["'][^"'\n]{0,128}["']|[\w.]{1,64})\s*,\s*(?:Some\(\s*)?[rbuf]?["']([^"'\\\n]{1,256})["']"#).unwrap()
+        Regex::new(r#"(?:(?-u:\b)(?:HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|BasicAuth|DigestAuth|BasicAuthCredentials|SetBasicAuth|NetworkCredential|UsernamePasswordCredentials|PasswordAuthentication|PasswordCredential)\s*\(|(?-u:\b)auth\s*[=:]\s*[(\[])\s*(?:[rbuf]?["'][^"'\n]{0,128}["']|[\w.]{1,64})\s*,\s*(?:Some\(\s*)?[rbuf]?["']([^"'\\\n]{1,256})["']"#).unwrap()
     })
 }
 
@@ -93,14 +93,34 @@ fn docker_auth_re() -> &'static Regex {
 
 /// Does the rule need the file's model (names bound to values, call sinks,
 /// test scopes), or do its own passes over the text suffice? With only this
-/// rule selected, a file is parsed only when this says so: the names
-/// prefilter runs over the bytes, and most files mention no credential.
-pub fn needs_model(text: &str, sk: &crate::secrets::SecretKnowledge) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let other = RE.get_or_init(|| Regex::new(r"(?i)basic|_auth\b|authident").unwrap());
-    sk.secret_name.is_match(text)
-        || other.is_match(text)
-        || text.contains("://") && url_re().is_match(text)
+/// rule selected, a file is parsed only when this says so. Configuration is
+/// read (cheaply, line by line) whenever a secret-like name occurs in it;
+/// code is parsed only when such a name is bound to a string literal, or a
+/// literal goes to an authentication call or starts with an auth scheme:
+/// most code files mention `token` without holding one.
+pub fn needs_model(text: &str, sk: &crate::secrets::SecretKnowledge, code: bool) -> bool {
+    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (other, bound) = RE.get_or_init(|| {
+        (
+            Regex::new(r"(?i)basic|_auth(?-u:\b)|authident").unwrap(),
+            Regex::new(concat!(
+                // a secret-like name bound to a literal: `KEY = "`, `key: "`,
+                // `"key": "`, `key => '`, `const K: &str = "`, `k := "`
+                r#"(?i)(?:pass|pwd|secret|token|key|credential|auth|dsn|conn|bearer|private|cookie|session)[A-Za-z0-9_.\-]*["'\]]?"#,
+                r#"(?:\s*:\s*[&A-Za-z0-9_\[\]<>' ]{1,40}?)?\s*(?::|=|=>|:=|,)\s*(?:Some\(\s*)?(?:[bruf]|br)?["'`]"#,
+                // a literal passed to an authentication call, or an auth scheme
+                r#"|(?:_auth|_secret|password|token|api_key)\s*\(\s*["']"#,
+                r#"|["'`](?:Bearer|Basic|Token) "#,
+            ))
+            .unwrap(),
+        )
+    });
+    if code {
+        // A URL password's tier depends on the test scope it sits in.
+        bound.is_match(text) || text.contains("://") && url_re().is_match(text)
+    } else {
+        sk.secret_name.is_match(text) || other.is_match(text)
+    }
 }
 
 /// The tier a match gets from where it sits.
@@ -119,9 +139,11 @@ fn line_is_comment(idx: &LineIndex, span: Span) -> bool {
         .take(span.start.col.saturating_sub(1) as usize)
         .collect();
     let t = before.trim_start();
+    // `/* note */ const X = ...`: a block comment closed before the value.
+    let open_block = t.rfind("/*").is_some_and(|o| !t[o..].contains("*/"));
     t.starts_with("//")
         || t.starts_with('#')
-        || t.starts_with("/*")
+        || open_block
         || t.starts_with('*')
         || t.starts_with("--")
         || before.contains(" // ")
@@ -132,7 +154,8 @@ fn line_is_comment(idx: &LineIndex, span: Span) -> bool {
 /// the matched prefix (a longer key, a token with a suffix) until a quote,
 /// whitespace or delimiter. All of it is masked.
 fn token_end(text: &str, end: usize) -> usize {
-    let rest = &text[end.min(text.len())..];
+    let end = floor_boundary(text, end);
+    let rest = &text[end..];
     let n = rest
         .char_indices()
         .find(|(_, c)| {
@@ -157,6 +180,15 @@ fn token_end(text: &str, end: usize) -> usize {
         .map(|(i, _)| i)
         .unwrap_or(rest.len());
     end + n
+}
+
+/// `i` (clamped to the text) moved down to a character boundary.
+fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Byte offset of the start of the line holding `offset`, and of its end.
@@ -385,7 +417,10 @@ impl HardcodedSecret {
         let span = self.value_span(l, idx, v);
         // Generic pairs say nothing in comments: commented-out configuration
         // and prose. (Provider formats there are found by their own pass.)
-        if l.in_comment || !is_npmrc(ctx.path) && line_is_comment(idx, span) {
+        // Parsers never give a literal from a comment; the text reader marks
+        // comment lines, and a trailing comment is found on the line.
+        let text_format = ctx.model.lang == crate::model::Lang::Text;
+        if l.in_comment || text_format && !is_npmrc(ctx.path) && line_is_comment(idx, span) {
             return;
         }
         let mask = match l.raw_offset {
@@ -637,7 +672,7 @@ impl Rule for HardcodedSecret {
                 }
                 let start = m.start();
                 let header_end = start + 16 + c[1].len();
-                let window = &text[body.end()..text.len().min(body.end() + 16384)];
+                let window = &text[body.end()..floor_boundary(text, body.end() + 16384)];
                 let block_end = match window.find("-----END") {
                     Some(i) => {
                         let after = body.end() + i + 8;
@@ -786,5 +821,47 @@ impl Rule for HardcodedSecret {
             }
             self.literal(ctx, l, &idx, local_file, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_ends_at_a_delimiter_and_never_inside_a_character() {
+        let t = "key: \"ghp_abc.def-ghi\" next";
+        assert_eq!(&t[6..token_end(t, 10)], "ghp_abc.def-ghi");
+        // An offset inside `é` (a literal whose value was rewritten) is safe.
+        let t = "x = \"aé b\"";
+        assert_eq!(token_end(t, 7), 8);
+        assert_eq!(token_end(t, 100), t.len());
+    }
+
+    #[test]
+    fn detector_tables_and_hosts() {
+        let table = "(\"gitlab\", r\"glpat-[A-Za-z0-9_]{20}\",\n \"glpat-Zk29vLq8XrT4mN7pQw2c\"),";
+        let at = table.find("glpat-Zk").unwrap();
+        assert!(in_detector_table(table, at, "glpat-Zk29vLq8XrT4mN7pQw2c"));
+        let alone = "token = \"glpat-Zk29vLq8XrT4mN7pQw2c\"";
+        assert!(!in_detector_table(alone, 9, "glpat-Zk29vLq8XrT4mN7pQw2c"));
+        assert!(
+            local_host("db:5432") && local_host("localhost") && !local_host("db.prod.internal")
+        );
+        assert!(example_host("db.example.com:5432") && !example_host("db.examples.io"));
+    }
+
+    #[test]
+    fn kubernetes_secret_values_are_located() {
+        let y = "apiVersion: v1\nkind: Secret\ndata:\n  password: c2VjcmV0\nstringData:\n  token: \"abc\"\n---\nkind: ConfigMap\ndata:\n  password: x\n";
+        let v = k8s_secret_values(y);
+        let got: Vec<(&str, &str, bool)> = v
+            .iter()
+            .map(|(k, a, b, b64)| (k.as_str(), &y[*a..*b], *b64))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("password", "c2VjcmV0", true), ("token", "abc", false)]
+        );
     }
 }
