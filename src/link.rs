@@ -223,6 +223,17 @@ impl Linked {
                                 || fun(r).trait_name.as_deref() == owner
                         })
                         .collect();
+                    // `Default::default()`, `From::from(x)`: the trait is named,
+                    // the implementing type is inferred; with several impls,
+                    // which one runs is a type we do not see.
+                    let by_trait_only = !typed.iter().any(|&r| fun(r).owner.as_deref() == owner);
+                    let impls: HashSet<&str> = typed
+                        .iter()
+                        .filter_map(|&r| fun(r).owner.as_deref())
+                        .collect();
+                    if by_trait_only && impls.len() > 1 {
+                        return Vec::new();
+                    }
                     return self.one_package(typed, mine);
                 }
                 if !matches!(qual, "crate" | "self" | "super") {
