@@ -115,6 +115,9 @@ pub struct PackageDecl {
     pub go_replaces: Vec<(String, String)>,
     /// A Cargo workspace root without a `[package]` of its own: not a package.
     pub virtual_workspace: bool,
+    /// Dependencies only a feature turns on (`axum = { optional = true }`):
+    /// an integration a library offers, not what it is.
+    pub optional_deps: Vec<String>,
     /// Folders of the one-off programs `package.json` scripts run (`"release":
     /// "node extra/release/release.mjs"`), never the folder of the server's.
     pub script_dirs: Vec<String>,
@@ -163,6 +166,9 @@ pub fn package(rel: &str, text: &str) -> Option<PackageDecl> {
             for t in tables {
                 for (key, spec) in t {
                     let real = spec.get("package").and_then(|p| p.as_str()).unwrap_or(key);
+                    if spec.get("optional").and_then(|o| o.as_bool()) == Some(true) {
+                        d.optional_deps.push(real.to_string());
+                    }
                     d.deps.push((key.replace('-', "_"), real.to_string()));
                 }
             }

@@ -71,9 +71,10 @@ impl PackageGraph {
             by_dir.insert((d.family, d.dir.clone()), g.packages.len());
             own.push(vec![d]);
             let has = |list: &[String]| {
-                d.deps
-                    .iter()
-                    .any(|(_, real)| list.iter().any(|x| x.eq_ignore_ascii_case(real)))
+                d.deps.iter().any(|(_, real)| {
+                    !d.optional_deps.contains(real)
+                        && list.iter().any(|x| x.eq_ignore_ascii_case(real))
+                })
             };
             let serves = has(&roles.server_deps);
             g.packages.push(Package {
@@ -338,6 +339,37 @@ mod tests {
             "the server's own folder"
         );
         assert!(!g.in_script_dir("extras/x.js"));
+    }
+
+    #[test]
+    fn a_server_is_a_package_with_a_framework_it_always_builds() {
+        let g = graph(
+            &[
+                (
+                    "api/Cargo.toml",
+                    "[package]\nname = \"api\"\n[dependencies]\naxum = \"0.8\"\ncore = { path = \"../core\" }\n",
+                ),
+                (
+                    "domain/Cargo.toml",
+                    "[package]\nname = \"domain\"\n[dependencies]\naxum = { version = \"0.8\", optional = true }\nclient = { path = \"../client\" }\n",
+                ),
+                ("core/Cargo.toml", "[package]\nname = \"core\"\n"),
+                ("client/Cargo.toml", "[package]\nname = \"client\"\n"),
+            ],
+            &[
+                ("api/src/main.rs", Lang::Rust),
+                ("domain/src/lib.rs", Lang::Rust),
+                ("core/src/lib.rs", Lang::Rust),
+                ("client/src/lib.rs", Lang::Rust),
+            ],
+        );
+        assert!(g.request_path(g.of_file[0]));
+        assert!(g.request_path(g.of_file[2]), "a library the server uses");
+        assert!(
+            !g.request_path(g.of_file[1]),
+            "an optional axum integration"
+        );
+        assert!(!g.request_path(g.of_file[3]));
     }
 
     #[test]
