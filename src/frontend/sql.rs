@@ -704,10 +704,7 @@ fn factor_name(t: &TableFactor) -> (String, Option<String>) {
         TableFactor::Table { name, alias, .. } => (
             {
                 let full = name.to_string().to_ascii_lowercase();
-                if full.starts_with("information_schema.")
-                    || full.starts_with("pg_")
-                    || full.starts_with("sqlite_")
-                {
+                if is_catalog(&full) {
                     "(system catalog)".to_string()
                 } else {
                     last_ident(&full)
@@ -727,6 +724,39 @@ fn factor_name(t: &TableFactor) -> (String, Option<String>) {
             None,
         ),
     }
+}
+
+/// A database's own catalog (`information_schema.columns`, `pg_class`,
+/// Oracle's `all_tab_cols`, DB2's `syscat.tables`, Phoenix's `system.catalog`,
+/// Exasol's `exa_all_columns`): as large as the schema, not the data.
+fn is_catalog(full: &str) -> bool {
+    let parts: Vec<String> = full.split('.').map(unquote).collect();
+    let schema = parts.len().checked_sub(2).map(|i| parts[i].as_str());
+    let table = parts.last().map(String::as_str).unwrap_or("");
+    matches!(
+        schema,
+        Some(
+            "information_schema"
+                | "pg_catalog"
+                | "sys"
+                | "system"
+                | "syscat"
+                | "sysibm"
+                | "performance_schema"
+                | "v_catalog"
+        )
+    ) || [
+        "pg_",
+        "sqlite_",
+        "all_tab",
+        "user_tab",
+        "dba_",
+        "exa_all_",
+        "exa_user_",
+        "v$",
+    ]
+    .iter()
+    .any(|p| table.starts_with(p))
 }
 
 fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
@@ -954,6 +984,27 @@ mod tests {
             matches!(&st[0].facts, Ok(SqlFacts::Select(s)) if s.limited && s.pinned.len() == 2)
         );
         assert!(st[1].facts.is_ok());
+    }
+
+    #[test]
+    fn catalog_tables_are_not_data() {
+        for sql in [
+            "SELECT col.table_name FROM `information_schema`.`columns` col",
+            "SELECT TABNAME FROM syscat.tables t",
+            "SELECT OWNER FROM all_tab_cols",
+            "SELECT TABLE_NAME FROM SYSTEM.CATALOG",
+            "SELECT relname FROM pg_class",
+        ] {
+            let st = analyze(sql, Dialect::Generic);
+            let Ok(SqlFacts::Select(s)) = &st[0].facts else {
+                panic!("{sql}")
+            };
+            assert_eq!(s.tables[0].0, "(system catalog)", "{sql}");
+        }
+        assert_eq!(
+            select("SELECT * FROM public.columns").tables[0].0,
+            "columns"
+        );
     }
 
     #[test]

@@ -1224,18 +1224,45 @@ fn extract_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::
     m.dialect = dialect;
     let Some(lk) = k.lang(m.lang) else { return };
     let mut found = Vec::new();
+    // Constants of this file holding SQL (`ALL_USERS = """SELECT .."""`), by name.
+    // A name given to several literals is left alone: which one runs is not known here.
+    let mut named_sql: std::collections::HashMap<&str, Option<usize>> =
+        std::collections::HashMap::new();
+    for (i, l) in m.literals.iter().enumerate() {
+        if let (Some(n), None, false) = (l.name.as_deref(), &l.sink, l.in_comment) {
+            named_sql
+                .entry(n)
+                .and_modify(|v| *v = None)
+                .or_insert(Some(i));
+        }
+    }
+    let named_sql: std::collections::HashMap<&str, usize> = named_sql
+        .into_iter()
+        .filter_map(|(n, i)| Some((n, i?)))
+        .filter(|(_, i)| sql::looks_like_sql(&m.literals[*i].value))
+        .collect();
+    let mut via_const = std::collections::HashSet::new();
     for (id, c) in m.calls.iter().enumerate() {
-        let Some(ArgKind::Str(ix)) = c.args.first().map(|a| &a.kind) else {
-            continue;
+        let ix = match c.args.first().map(|a| &a.kind) {
+            Some(ArgKind::Str(ix)) => *ix,
+            Some(ArgKind::Path(p)) => match named_sql.get(p.as_str()) {
+                Some(&ix) => {
+                    via_const.insert(id);
+                    ix
+                }
+                None => continue,
+            },
+            _ => continue,
         };
-        if !sql::looks_like_sql(&m.literals[*ix].value) {
+        if !sql::looks_like_sql(&m.literals[ix].value) {
             continue;
         }
         if lk.query_of(m, id).is_some() || lk.sql_call(m, id) {
-            found.push((id, *ix));
+            found.push((id, ix));
         }
     }
     for (call, ix) in found {
+        let by_name = via_const.contains(&call);
         let lit = m.literals[ix].clone();
         let templated = lit.value.contains('{');
         // Interpolations where a value goes (`= ${id}`, `LIMIT ${n}`) are
@@ -1248,8 +1275,9 @@ fn extract_sql(m: &mut FileModel, idx: &LineIndex, k: &Knowledge, dialect: sql::
         };
         let moved = matches!(filled, std::borrow::Cow::Owned(_));
         for st in sql::analyze(&filled, dialect) {
+            // SQL in a constant is reported where the constant is written.
             let (start, end) = match lit.raw_offset {
-                Some(o) if !moved => (idx.pos(o + st.start), idx.pos(o + st.end)),
+                Some(o) if !moved && !by_name => (idx.pos(o + st.start), idx.pos(o + st.end)),
                 _ => (lit.span.start, lit.span.end),
             };
             let facts = match st.facts {

@@ -23,7 +23,8 @@ declare_rule! {
     /// per database checks each query against its own backend's schema.
     ///
     /// Also read: SQL kept in a `const`/`static` (reported at the constant,
-    /// naming the calls that run it), `query!`/`query_as!` with the SQL on the
+    /// naming the calls that run it; in Python, TypeScript/JavaScript and Go,
+    /// a constant or variable of the same file given one SQL string), `query!`/`query_as!` with the SQL on the
     /// following lines, raw SQL in knex `raw`, Prisma's tagged `$queryRaw` and
     /// `cursor.execute`, `WITH .. SELECT` from a CTE (as bounded as the CTE),
     /// and diesel queries built in a variable and changed on branches (a
@@ -229,7 +230,11 @@ impl Rule for UnboundedQuery {
             let mut span = s.span;
             if let Some(tail) = s.call {
                 let c = m.calls[tail].span;
-                span = Span::new(c.start.min(s.span.start), c.end.max(s.span.end));
+                // A literal inside the call: one span for both. SQL kept in a
+                // constant elsewhere in the file: the constant's.
+                if s.span.start >= c.start && s.span.end <= c.end {
+                    span = c;
+                }
                 if m.calls[tail].in_test {
                     continue;
                 }
