@@ -175,17 +175,23 @@ impl Rule for NPlusOneQuery {
             } else {
                 "load the rows for every element in one query before the loop (`WHERE id = ANY($1)` with sqlx/postgres, `eq_any`/`belonging_to` + `grouped_by` with diesel, `find_with_related`/a loader with sea-orm) and look them up in a HashMap"
             };
-            let mut f = Finding::new(
-                META.id,
-                Severity::Error,
-                u.path,
-                m.calls[tail].span,
-                message,
-            )
-            .help(help)
-            .key(format!("{what}|{}", lo.over))
-            .function(fn_label(m, first))
-            .related(u.path, lo.span.start.line, format!("loop over {over}"));
+            // A loop only `main` reaches (a data migration at boot) runs once.
+            let startup = m.calls[first]
+                .func
+                .is_some_and(|g| ctx.linked.startup_only(ctx.units, (fi, g)));
+            let (severity, message) = if startup {
+                (
+                    Severity::Info,
+                    format!("{message} (only at start-up: `main` is its only caller)"),
+                )
+            } else {
+                (Severity::Error, message)
+            };
+            let mut f = Finding::new(META.id, severity, u.path, m.calls[tail].span, message)
+                .help(help)
+                .key(format!("{what}|{}", lo.over))
+                .function(fn_label(m, first))
+                .related(u.path, lo.span.start.line, format!("loop over {over}"));
             for &((hf, hg), hc) in &path {
                 let hu = &ctx.units[hf];
                 let msg = format!(
