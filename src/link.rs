@@ -903,8 +903,15 @@ impl Linked {
             let Some(callers) = self.callers.get(&cur) else {
                 return false; // reached without main: a handler, a task, an export
             };
-            for &(caller, _) in callers {
-                if units[caller.0].model.functions[caller.1].handler_like {
+            for &(caller, call) in callers {
+                let cm = units[caller.0].model;
+                if cm.functions[caller.1].handler_like {
+                    return false;
+                }
+                // Inside a closure (a spawned task, a scheduled job, a route) or
+                // a loop (`loop { accept().. }`) it runs at any time, not once.
+                let c = &cm.calls[call];
+                if c.closure_of.is_some() || !c.loops.is_empty() {
                     return false;
                 }
                 if is_main(caller) || !seen.insert(caller) {
