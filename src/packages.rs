@@ -304,6 +304,7 @@ mod tests {
         assert!(!g.visible(1, 0), "db-core does not depend on api");
         assert!(!g.visible(0, 2), "api does not depend on migrate");
         assert!(!g.visible(0, 3), "never across languages");
+        assert_eq!(g.crate_named(0, "db_core"), Some(g.of_file[1]));
         let g = graph(
             &[
                 (
@@ -315,7 +316,6 @@ mod tests {
             &[("server/src/main.rs", Lang::Rust), ("client/src/lib.rs", Lang::Rust)],
         );
         assert!(!g.visible(0, 1), "a dev-dependency is for the tests only");
-        assert_eq!(g.crate_named(0, "db_core"), Some(g.of_file[1]));
     }
 
     #[test]
