@@ -1,0 +1,467 @@
+//! Cross-file linking: symbols per package, call resolution and function
+//! summaries ("runs a query", "may block"), computed once for the whole scan
+//! and shared by every rule.
+//!
+//! Resolution is scoped by the [package graph](crate::packages): a call only
+//! resolves into its own language and into packages its manifest reaches,
+//! through paths and imports first; a method needs evidence of its receiver's
+//! type, or a name that is specific and unique among the reachable packages.
+//! An unresolved call costs a missed hop; a wrong one invents findings.
+//!
+//! Summaries propagate backwards over the call graph with a worklist, so the
+//! cost is linear in the number of call edges, whatever the depth of helpers.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::knowledge::{path_matches, Knowledge};
+use crate::model::{ArgKind, CallId, CallKind, FileModel, SqlFacts};
+use crate::packages::PackageGraph;
+use crate::schema::Schema;
+use crate::semantics;
+
+mod resolve;
+
+/// A function: (file index, function index).
+pub type FnRef = (usize, usize);
+
+/// Why a function has a property: the call in it that has it directly, or the
+/// call to the function that has it.
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    pub call: CallId,
+    pub via: Option<FnRef>,
+    /// Runs only when the parameter of this index is `None`.
+    pub only_if_none: Option<usize>,
+    pub write: bool,
+}
+
+pub struct Linked {
+    by_name: HashMap<String, Vec<FnRef>>,
+    local_modules: HashSet<String>,
+    /// Packages, the package of each file, and what each package reaches.
+    pub packages: PackageGraph,
+    pub queries: HashMap<FnRef, Step>,
+    pub blocks: HashMap<FnRef, Step>,
+    /// Functions that run a closure they are given off the async executor
+    /// (`fn run(&self, f: F) { block_in_place(move || f(conn)) }`).
+    offloaders: HashSet<FnRef>,
+    /// `macro_rules!` macros handing a fragment to a call as a closure: (file, callee).
+    offload_macros: HashMap<String, Vec<(usize, String)>>,
+    /// Named string constants: name -> (file, literal).
+    pub consts: HashMap<String, Vec<(usize, usize)>>,
+    pub schema: Schema,
+    /// Reverse call edges outside tests: callee -> (caller, call).
+    callers: HashMap<FnRef, Vec<(FnRef, CallId)>>,
+}
+
+pub struct Unit<'a> {
+    pub path: &'a str,
+    pub model: &'a FileModel,
+}
+
+impl Linked {
+    pub fn build(units: &[Unit], k: &Knowledge, packages: PackageGraph) -> Linked {
+        let mut by_name: HashMap<String, Vec<FnRef>> = HashMap::new();
+        let mut local_modules = HashSet::new();
+        let mut consts: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut offload_macros: HashMap<String, Vec<(usize, String)>> = HashMap::new();
+        for (fi, u) in units.iter().enumerate() {
+            for (gi, f) in u.model.functions.iter().enumerate() {
+                if !f.is_test {
+                    by_name.entry(f.name.clone()).or_default().push((fi, gi));
+                }
+            }
+            for m in &u.model.module {
+                local_modules.insert(m.clone());
+            }
+            for f in &u.model.functions {
+                if let Some(im) = &f.inline_mod {
+                    local_modules.insert(im.clone());
+                }
+            }
+            for c in &u.model.consts {
+                consts
+                    .entry(c.name.clone())
+                    .or_default()
+                    .push((fi, c.literal));
+            }
+            for (name, callee) in &u.model.offload_macros {
+                offload_macros
+                    .entry(name.clone())
+                    .or_default()
+                    .push((fi, callee.clone()));
+            }
+        }
+        // Schema: DDL in migration order (path order), diesel's table! macros too.
+        let mut ddl: Vec<(&str, &crate::model::DdlFact)> = Vec::new();
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        order.sort_by(|a, b| units[*a].path.cmp(units[*b].path));
+        for fi in order {
+            let m = units[fi].model;
+            // Tests break the schema on purpose (`ALTER TABLE .. DROP COLUMN` to
+            // force an error); down migrations undo it.
+            if m.kind.test || m.kind.rollback {
+                continue;
+            }
+            for s in &m.sql {
+                if s.call.is_some_and(|c| m.calls[c].in_test) {
+                    continue;
+                }
+                if let SqlFacts::Ddl(ds) = &s.facts {
+                    for d in ds {
+                        ddl.push((units[fi].path, d));
+                    }
+                }
+            }
+        }
+        let schema = Schema::build(ddl);
+        let mut l = Linked {
+            by_name,
+            local_modules,
+            packages,
+            queries: HashMap::new(),
+            blocks: HashMap::new(),
+            offloaders: HashSet::new(),
+            offload_macros,
+            consts,
+            schema,
+            callers: HashMap::new(),
+        };
+        l.infer_offloaders(units, k);
+        l.summarise(units, k);
+        l
+    }
+
+    /// Does the call run off the async executor: inside a closure given to
+    /// an offloader (known, or one of the tree's own, like a connection
+    /// wrapper's `run(|conn| ..)`), or in a macro whose expansion does that?
+    pub fn offloaded(&self, units: &[Unit], fi: usize, id: CallId, k: &Knowledge) -> bool {
+        let m = units[fi].model;
+        if m.calls[id].offloaded {
+            return true;
+        }
+        let mut cur = m.calls[id].closure_of;
+        let mut hops = 0;
+        while let Some(x) = cur {
+            hops += 1;
+            if hops > 16 {
+                break;
+            }
+            let xc = &m.calls[x];
+            if xc.offloaded {
+                return true;
+            }
+            if xc.kind == CallKind::Macro {
+                let macro_offloads = self.offload_macros.get(&xc.name).is_some_and(|defs| {
+                    defs.iter().any(|(df, callee)| {
+                        self.packages.visible(fi, *df)
+                            && (is_offload_name(callee, k)
+                                || self
+                                    .functions_named(fi, callee)
+                                    .iter()
+                                    .any(|r| self.offloaders.contains(r)))
+                    })
+                });
+                if macro_offloads {
+                    return true;
+                }
+            } else if self
+                .resolve(units, fi, x, k)
+                .iter()
+                .any(|r| self.offloaders.contains(r))
+            {
+                return true;
+            }
+            cur = xc.closure_of;
+        }
+        false
+    }
+
+    /// A function offloads its callback when it calls a closure parameter
+    /// inside an offloader (`block_in_place(move || f(conn))`), hands it to
+    /// one (`spawn_blocking(f)`), or hands it to another such function.
+    fn infer_offloaders(&mut self, units: &[Unit], k: &Knowledge) {
+        for _round in 0..4 {
+            let mut found = Vec::new();
+            for (fi, u) in units.iter().enumerate() {
+                let m = u.model;
+                if m.lang != crate::model::Lang::Rust {
+                    continue;
+                }
+                for (id, c) in m.calls.iter().enumerate() {
+                    let Some(g) = c.func else { continue };
+                    if self.offloaders.contains(&(fi, g)) || m.functions[g].is_test {
+                        continue;
+                    }
+                    let params = &m.functions[g].params;
+                    let is_param = |t: &str| params.iter().any(|p| p.name == t);
+                    let calls_param = c.kind == CallKind::Path
+                        && c.path.len() == 1
+                        && is_param(&c.path[0])
+                        && self.offloaded(units, fi, id, k);
+                    let passes_param = c.args.iter().any(|a| {
+                        matches!(&a.kind, ArgKind::Path(p) if is_param(p))
+                            || (a.kind == ArgKind::Other && is_param(&a.text))
+                    }) && (crate::semantics::is_offload(m, c, k)
+                        || self
+                            .resolve(units, fi, id, k)
+                            .iter()
+                            .any(|r| self.offloaders.contains(r)));
+                    if calls_param || passes_param {
+                        found.push((fi, g));
+                    }
+                }
+            }
+            if found.is_empty() {
+                break;
+            }
+            self.offloaders.extend(found);
+        }
+    }
+
+    fn summarise(&mut self, units: &[Unit], k: &Knowledge) {
+        // Direct facts.
+        let mut queue: VecDeque<FnRef> = VecDeque::new();
+        let mut bqueue: VecDeque<FnRef> = VecDeque::new();
+        // Reverse edges: callee -> (caller, call).
+        let mut rev: HashMap<FnRef, Vec<(FnRef, CallId)>> = HashMap::new();
+        // Calls handing a database handle to a function of the tree.
+        let mut deferred: Vec<(FnRef, CallId, Vec<FnRef>, bool)> = Vec::new();
+        for (fi, u) in units.iter().enumerate() {
+            let m = u.model;
+            for (id, c) in m.calls.iter().enumerate() {
+                let Some(g) = c.func else { continue };
+                let fun = &m.functions[g];
+                if fun.is_test || c.in_test {
+                    continue;
+                }
+                let me = (fi, g);
+                if !fun.cached && !c.in_cache_closure {
+                    if let Some(hit) = semantics::query_at(m, id, k) {
+                        let callees = if hit.how == semantics::QueryHow::PassesHandle {
+                            self.resolve(units, fi, id, k)
+                        } else {
+                            Vec::new()
+                        };
+                        if !callees.is_empty() {
+                            // Judged by the callees' summaries once known.
+                            deferred.push((me, id, callees, hit.write));
+                        } else {
+                            let step = Step {
+                                call: id,
+                                via: None,
+                                only_if_none: c.none_guard,
+                                write: hit.write,
+                            };
+                            let e = self.queries.entry(me);
+                            match e {
+                                std::collections::hash_map::Entry::Vacant(v) => {
+                                    v.insert(step);
+                                    queue.push_back(me);
+                                }
+                                std::collections::hash_map::Entry::Occupied(mut o) => {
+                                    if o.get().only_if_none.is_some() && step.only_if_none.is_none()
+                                    {
+                                        o.insert(step);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                if !fun.is_async
+                    && !self.blocks.contains_key(&me)
+                    && semantics::blocking_at(m, id, k).is_some()
+                    && !self.offloaded(units, fi, id, k)
+                {
+                    self.blocks.insert(
+                        me,
+                        Step {
+                            call: id,
+                            via: None,
+                            only_if_none: None,
+                            write: false,
+                        },
+                    );
+                    bqueue.push_back(me);
+                }
+                if matches!(c.kind, CallKind::Path | CallKind::Method) {
+                    for callee in self.resolve(units, fi, id, k) {
+                        if callee != me {
+                            rev.entry(callee).or_default().push((me, id));
+                        }
+                    }
+                }
+            }
+        }
+        self.propagate_queries(units, &rev, queue);
+        // A helper handed a database handle whose body shows no query (its
+        // queries come from a macro, a trait default, a library): the handle
+        // it is given is the evidence, as for an unresolved helper.
+        let mut queue = VecDeque::new();
+        for (me, id, callees, write) in deferred {
+            let m = units[me.0].model;
+            if callees.iter().any(|g| self.queries.contains_key(g))
+                || self.queries.contains_key(&me)
+            {
+                continue;
+            }
+            self.queries.insert(
+                me,
+                Step {
+                    call: id,
+                    via: None,
+                    only_if_none: m.calls[id].none_guard,
+                    write,
+                },
+            );
+            queue.push_back(me);
+        }
+        self.propagate_queries(units, &rev, queue);
+        self.propagate_blocks(units, k, &rev, bqueue);
+        self.callers = rev;
+    }
+
+    /// "Runs a query" backwards over the call graph, from the functions in `queue`.
+    fn propagate_queries(
+        &mut self,
+        units: &[Unit],
+        rev: &HashMap<FnRef, Vec<(FnRef, CallId)>>,
+        mut queue: VecDeque<FnRef>,
+    ) {
+        while let Some(g) = queue.pop_front() {
+            let gs = self.queries[&g];
+            let Some(callers) = rev.get(&g) else { continue };
+            for &(f, call) in callers {
+                let m = units[f.0].model;
+                let c = &m.calls[call];
+                let fun = &m.functions[f.1];
+                if fun.cached
+                    || c.in_cache_closure
+                    || self
+                        .queries
+                        .get(&f)
+                        .is_some_and(|s| s.only_if_none.is_none())
+                {
+                    continue;
+                }
+                // The callee queries only on the None path and this call passes Some(..).
+                if let Some(i) = gs.only_if_none {
+                    if matches!(c.args.get(i).map(|a| &a.kind), Some(ArgKind::Some)) {
+                        continue;
+                    }
+                }
+                self.queries.insert(
+                    f,
+                    Step {
+                        call,
+                        via: Some(g),
+                        only_if_none: c.none_guard,
+                        write: gs.write,
+                    },
+                );
+                queue.push_back(f);
+            }
+        }
+    }
+
+    /// "May block" backwards over the call graph, stopping at async functions
+    /// and offloaded calls.
+    fn propagate_blocks(
+        &mut self,
+        units: &[Unit],
+        k: &Knowledge,
+        rev: &HashMap<FnRef, Vec<(FnRef, CallId)>>,
+        mut bqueue: VecDeque<FnRef>,
+    ) {
+        while let Some(g) = bqueue.pop_front() {
+            let Some(callers) = rev.get(&g) else { continue };
+            for &(f, call) in callers {
+                let m = units[f.0].model;
+                let c = &m.calls[call];
+                if m.functions[f.1].is_async
+                    || self.blocks.contains_key(&f)
+                    || self.offloaded(units, f.0, call, k)
+                {
+                    let _ = c;
+                    continue;
+                }
+                self.blocks.insert(
+                    f,
+                    Step {
+                        call,
+                        via: None.or(Some(g)),
+                        only_if_none: None,
+                        write: false,
+                    },
+                );
+                bqueue.push_back(f);
+            }
+        }
+    }
+
+    /// Does `f` run only at start-up: is every chain of calls into it one
+    /// that starts in `main`? (A handler or a task has no caller we see, so
+    /// a function without callers is never start-up only.)
+    pub fn startup_only(&self, units: &[Unit], f: FnRef) -> bool {
+        let is_main = |(fi, g): FnRef| {
+            let fun = &units[fi].model.functions[g];
+            fun.name == "main" && fun.owner.is_none()
+        };
+        if is_main(f) {
+            return true;
+        }
+        let mut seen = HashSet::from([f]);
+        let mut frontier = vec![f];
+        while let Some(cur) = frontier.pop() {
+            let Some(callers) = self.callers.get(&cur) else {
+                return false; // reached without main: a handler, a task, an export
+            };
+            for &(caller, call) in callers {
+                let cm = units[caller.0].model;
+                if cm.functions[caller.1].handler_like {
+                    return false;
+                }
+                // Inside a closure (a spawned task, a scheduled job, a route) or
+                // a loop (`loop { accept().. }`) it runs at any time, not once.
+                let c = &cm.calls[call];
+                if c.closure_of.is_some() || !c.loops.is_empty() {
+                    return false;
+                }
+                if is_main(caller) || !seen.insert(caller) {
+                    continue;
+                }
+                if seen.len() > 64 {
+                    return false;
+                }
+                frontier.push(caller);
+            }
+        }
+        true
+    }
+
+    /// The chain of steps from `f` down to the call that has the property.
+    pub fn witness(&self, map: &HashMap<FnRef, Step>, start: FnRef) -> Vec<(FnRef, CallId)> {
+        let mut out = Vec::new();
+        let mut cur = start;
+        let mut seen = HashSet::new();
+        while let Some(s) = map.get(&cur) {
+            if !seen.insert(cur) {
+                break;
+            }
+            out.push((cur, s.call));
+            match s.via {
+                Some(n) => cur = n,
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+/// Is `name` a known offloader (`spawn_blocking`, `web::block`)?
+fn is_offload_name(name: &str, k: &Knowledge) -> bool {
+    k.offload_calls
+        .iter()
+        .any(|p| p == name || path_matches(name, p) || p.ends_with(&format!("::{name}")))
+}
