@@ -671,6 +671,27 @@ impl<'a> Lower<'a> {
             let per_element = iter_source
                 && matches!(link, Link::Method(_))
                 && self.k.per_element_adaptors.contains(&name);
+            // `icons.iter().next().and_then(|i| ..)`: one element (an Option)
+            // comes out; the closures after it run once.
+            if matches!(link, Link::Method(_))
+                && matches!(
+                    name.as_str(),
+                    "next"
+                        | "last"
+                        | "first"
+                        | "find"
+                        | "nth"
+                        | "max"
+                        | "min"
+                        | "max_by_key"
+                        | "min_by_key"
+                        | "position"
+                        | "reduce"
+                )
+                && !self.m.calls[id].awaited
+            {
+                iter_source = false;
+            }
             // Crate-local wrappers (`spawn_blocking_with_tracing`, `run_blocking`) count too.
             let offload = self.k.offload_calls.iter().any(|p| {
                 crate::knowledge::path_matches(&full, p)
