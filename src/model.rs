@@ -78,6 +78,12 @@ pub struct PathKind {
     pub role: crate::roles::Role,
 }
 
+/// The type given to a callback's parameter that the frontend adds as a
+/// parameter of the enclosing function (`conn.run(|c| ..)`: `c` is a
+/// connection whatever it is named). Not a type written in the code, so
+/// resolution never takes it as a receiver's type.
+pub const CALLBACK_CONNECTION: &str = "Connection";
+
 #[derive(Clone, Debug)]
 pub struct Param {
     pub name: String,

@@ -178,8 +178,11 @@ impl Linked {
             let declared = caller.and_then(|f| {
                 f.params
                     .iter()
-                    // (not a callback's connection parameter the frontend adds)
-                    .find(|p| p.name == c.root && !p.ty.is_empty() && p.ty != "Connection")
+                    .find(|p| {
+                        p.name == c.root
+                            && !p.ty.is_empty()
+                            && p.ty != crate::model::CALLBACK_CONNECTION
+                    })
                     .map(|p| type_name(&p.ty))
             });
             let ty = declared
