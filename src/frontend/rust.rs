@@ -1178,7 +1178,7 @@ impl<'a> Lower<'a> {
                         && matches!(c.name.as_str(), "get" | "get_if_present" | "contains_key")))
         });
         self.m.functions[id].cached = cached;
-        self.m.functions[id].logs_errors = logs_errors(self.raw(block));
+        self.m.functions[id].logs_errors = logs_errors(&self.src(block));
         self.leave_fn();
         self.test = was_test;
     }
