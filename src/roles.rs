@@ -243,6 +243,9 @@ mod tests {
         assert_eq!(role("tests/api_test.py"), Role::Test);
         assert_eq!(role("playwright/global-setup.ts"), Role::Test);
         assert_eq!(role("src/bin/server.rs"), Role::Source);
+        assert_eq!(role("pkg/migration/20210713213622.go"), Role::Script);
+        assert_eq!(role("tools/backfill_users.py"), Role::Script);
+        assert_eq!(role("server/tools/comments.ts"), Role::Source);
     }
 
     #[test]

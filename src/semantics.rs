@@ -505,10 +505,29 @@ pub fn external_chain(m: &FileModel, any: CallId, k: &Knowledge) -> Option<Exter
     None
 }
 
+/// Reading `/proc` or `/sys` asks the kernel for a value in memory, no disk
+/// I/O: `fs::read_to_string("/proc/self/cgroup")`,
+/// `Path::new("/sys/fs/cgroup").exists()`.
+fn kernel_pseudo_file(m: &FileModel, id: CallId) -> bool {
+    let chain = m.chain(id);
+    let upto = chain
+        .iter()
+        .position(|&x| x == id)
+        .map_or(chain.len(), |p| p + 1);
+    chain[..upto]
+        .iter()
+        .flat_map(|&x| &m.calls[x].args)
+        .any(|a| {
+            let t = a.text.trim_start_matches(['&', 'r', 'f', 'b']);
+            let t = t.trim_start_matches(['"', '\'', '`']);
+            t.starts_with("/proc/") || t.starts_with("/sys/")
+        })
+}
+
 /// Does this call block the thread? Returns the API named for the message.
 pub fn blocking_at(m: &FileModel, id: CallId, k: &Knowledge) -> Option<String> {
     let c = &m.calls[id];
-    if c.awaited {
+    if c.awaited || kernel_pseudo_file(m, id) {
         return None;
     }
     if let Some(lk) = k.lang(m.lang) {

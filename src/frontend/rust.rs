@@ -661,7 +661,9 @@ impl<'a> Lower<'a> {
             if self.k.iterator_sources.contains(&name)
                 || self.k.iterator_sources.contains(&full)
                 || (full.ends_with("stream::iter"))
-                || self.k.q_stream.contains(&name)
+                // `query.fetch(pool)` streams rows; `User::fetch(url)` is the
+                // crate's own function, whatever it returns.
+                || (matches!(link, Link::Method(_)) && self.k.q_stream.contains(&name))
             {
                 iter_source = true;
             }
@@ -1394,12 +1396,18 @@ impl<'a> Lower<'a> {
                     }
                 }
             }
+            // `let g = m.lock().unwrap();` holds a guard; `let v = { let g =
+            // m.lock().unwrap(); g.clone() };` drops it inside the block.
             if let Stmt::Local(Local {
                 pat: Pat::Ident(pi),
-                init: Some(_),
+                init: Some(init),
                 ..
             }) = stmt
             {
+                if !matches!(&*init.expr, Expr::MethodCall(_) | Expr::Try(_)) {
+                    calls_before = calls_after;
+                    continue;
+                }
                 let tail_ok = |c: &Call| c.next.is_none();
                 let guard = (calls_before..calls_after).find(|&i| {
                     let c = &self.m.calls[i];

@@ -422,10 +422,17 @@ impl Linked {
                 if cm.functions[caller.1].handler_like {
                     return false;
                 }
-                // Inside a closure (a spawned task, a scheduled job, a route) or
-                // a loop (`loop { accept().. }`) it runs at any time, not once.
+                // Inside a closure (a scheduled job, a route, a callback) or a
+                // serving loop (`loop { accept().. }`) it runs at any time, not
+                // once. A closure handed to a thread or runtime that runs it
+                // once (`thread::spawn(move || shard_main())`,
+                // `rt.block_on(async { .. })`) and a `for` over a finite
+                // collection (`for p in partitions { load(p) }`) stay start-up.
                 let c = &cm.calls[call];
-                if c.closure_of.is_some() || !c.loops.is_empty() {
+                if !runs_once_per_call(cm, call) {
+                    return false;
+                }
+                if c.loops.iter().any(|&l| !finite_iteration(&cm.loops[l])) {
                     return false;
                 }
                 if is_main(caller) || !seen.insert(caller) {
@@ -456,6 +463,48 @@ impl Linked {
             }
         }
         out
+    }
+}
+
+/// Calls that run the closure they are given once, right away or on a
+/// thread or task of its own: a start-up sequence written inside one is still
+/// a start-up sequence.
+const RUNS_CLOSURE_ONCE: &[&str] = &[
+    "spawn",
+    "spawn_local",
+    "spawn_blocking",
+    "block_on",
+    "block_in_place",
+    "scope",
+    "run_until",
+];
+
+/// Is every closure around `call` one that runs once per call of its
+/// function (a thread spawn, a `block_on`, a macro body)?
+fn runs_once_per_call(m: &FileModel, call: CallId) -> bool {
+    let mut cur = m.calls[call].closure_of;
+    let mut hops = 0;
+    while let Some(x) = cur {
+        hops += 1;
+        let xc = &m.calls[x];
+        let once = xc.kind == CallKind::Macro || RUNS_CLOSURE_ONCE.contains(&xc.name.as_str());
+        if !once || hops > 16 {
+            return false;
+        }
+        cur = xc.closure_of;
+    }
+    true
+}
+
+/// A `for` over a collection or an iterator closure ends; a `loop`, a
+/// `while`, or a `for` over incoming connections is how a server serves.
+fn finite_iteration(l: &crate::model::Loop) -> bool {
+    use crate::model::LoopKind;
+    match l.kind {
+        LoopKind::For | LoopKind::IterClosure => {
+            !(l.over.contains("incoming") || l.over.contains("accept"))
+        }
+        LoopKind::While | LoopKind::Loop => false,
     }
 }
 

@@ -107,6 +107,8 @@ impl Rule for UnhandledExternalCall {
                     ]
                     .iter()
                     .any(|p| n.starts_with(p))
+                    // ..and whatever only `main` reaches (`let queue = new_queue().await.expect(..)`).
+                    || ctx.linked.startup_only(ctx.units, (fi, f))
             });
             let chain = m.chain(first);
             let tail = *chain.last().unwrap();
