@@ -261,7 +261,10 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
             results.iter().filter_map(|r| r.package.clone()).collect();
         let files: Vec<(&str, Lang)> = units.iter().map(|u| (u.path, u.model.lang)).collect();
         let mut graph = PackageGraph::build(&decls, &files, &roles);
-        graph.mark_serving(|fi| !units[fi].model.routes.is_empty());
+        graph.mark_serving(|fi| {
+            !units[fi].model.routes.is_empty()
+                || crate::semantics::starts_http_server(units[fi].model)
+        });
         // A bug in linking must not lose the per-file findings: fall back to no summaries.
         let linked = match catch_unwind(AssertUnwindSafe(|| {
             pool.install(|| Linked::build(&units, &k, graph.clone()))

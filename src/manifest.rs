@@ -185,7 +185,18 @@ pub fn package(rel: &str, text: &str) -> Option<PackageDecl> {
                 let t = l.trim();
                 if let Some(m) = t.strip_prefix("module ") {
                     let m = m.trim().trim_matches('"').to_string();
-                    d.name = m.rsplit('/').next().unwrap_or(&m).to_string();
+                    // `heckel.io/ntfy/v2` is the package `ntfy`: a major
+                    // version suffix names no package.
+                    let mut segs = m.rsplit('/');
+                    let last = segs.next().unwrap_or(&m);
+                    let major = last.len() > 1
+                        && last.starts_with('v')
+                        && last[1..].bytes().all(|b| b.is_ascii_digit());
+                    d.name = match segs.next() {
+                        Some(prev) if major => prev,
+                        _ => last,
+                    }
+                    .to_string();
                     d.go_module = Some(m);
                     continue;
                 }

@@ -756,3 +756,18 @@ mod tests {
         assert_eq!(handle_name("&mut pool.acquire().await?"), "pool");
     }
 }
+
+/// Does the file start an HTTP server without declaring routes we read
+/// (Go's `net/http` with one catch-all handler that dispatches on the path
+/// itself)? Its package serves requests all the same.
+pub fn starts_http_server(m: &FileModel) -> bool {
+    m.lang == crate::model::Lang::Go
+        && m.imports.iter().any(|i| i.path == "net/http")
+        && m.calls.iter().any(|c| {
+            !c.in_test
+                && matches!(
+                    c.name.as_str(),
+                    "ListenAndServe" | "ListenAndServeTLS" | "HandleFunc"
+                )
+        })
+}
