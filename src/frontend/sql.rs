@@ -545,15 +545,28 @@ fn is_aggregate(e: &Expr) -> bool {
     match e {
         Expr::Function(f) => {
             let n = last_ident(&f.name.to_string());
-            if n == "coalesce" {
-                // COALESCE(SUM(x), 0)
-                return e.to_string().to_ascii_lowercase().contains("sum(")
-                    || e.to_string().to_ascii_lowercase().contains("count(")
-                    || e.to_string().to_ascii_lowercase().contains("max(");
+            if matches!(
+                n.as_str(),
+                "coalesce"
+                    | "ifnull"
+                    | "nvl"
+                    | "isnull"
+                    | "nullif"
+                    | "round"
+                    | "abs"
+                    | "greatest"
+                    | "least"
+            ) {
+                // COALESCE(SUM(x), 0), IFNULL(SUM(x), 0): still one row.
+                let t = e.to_string().to_ascii_lowercase();
+                return ["sum(", "count(", "max(", "min(", "avg("]
+                    .iter()
+                    .any(|a| t.contains(a));
             }
             AGGREGATES.contains(&n.as_str())
         }
         Expr::Exists { .. } => true,
+        Expr::BinaryOp { left, right, .. } => is_aggregate(left) && is_aggregate(right),
         Expr::Nested(x) => is_aggregate(x),
         Expr::Cast { expr, .. } => is_aggregate(expr),
         Expr::Value(_) => true,
@@ -894,6 +907,9 @@ mod tests {
         assert!(!f.limited);
         assert!(select("SELECT * FROM users LIMIT 10").limited);
         assert!(select("SELECT count(*) FROM users").aggregate_only);
+        assert!(select("SELECT IFNULL(SUM(size), 0) FROM messages").aggregate_only);
+        assert!(select("SELECT SUM(a) - SUM(b) FROM ledger").aggregate_only);
+        assert!(!select("SELECT IFNULL(size, 0) FROM messages").aggregate_only);
         assert!(select("SELECT 1").no_from);
         let f = select("SELECT * FROM users u WHERE u.id = ANY($1)");
         assert_eq!(f.pinned, vec![(Some("u".into()), "id".to_string())]);

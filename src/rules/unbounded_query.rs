@@ -444,7 +444,7 @@ impl UnboundedQuery {
             }) {
                 continue;
             }
-            if bounded_later(m, m.chain_end(id)) {
+            if bounded_later(m, m.chain_end(id)) || bounded_earlier(m, id) {
                 continue;
             }
             let label = LangKnowledge::dotted(m, id);
@@ -470,6 +470,9 @@ impl UnboundedQuery {
                         .filter(move |t| !t.is_empty() && (filtering || t.contains("where")))
                 })
                 .collect();
+            if filters.iter().any(|f| in_input_list(f)) {
+                continue;
+            }
             let (sev, why) = if filters.is_empty() {
                 (Severity::Error, "reads every row".to_string())
             } else {
@@ -636,6 +639,52 @@ impl UnboundedQuery {
 /// the variable is used: ended by `q.first()`/`q.get(..)`/`q.exists()`,
 /// paged by `q[:10]` or `q.limit(..)`, or handed to another function
 /// (`get_object_or_404(q, pk=..)`, a paginator) that decides how much it reads.
+/// A filter that keeps keys from a list the code holds: `where: { id: ids }`,
+/// `{ userId: users.map(u => u.id) }`, `{ id: { [Op.in]: ids } }`,
+/// `{ id: { in: ids } }`, `id: In(ids)`, `Where("id IN ?", ids)`,
+/// `whereIn('id', ids)`. The query returns at most what the list names (or
+/// their children): bounded by the input, not by the table.
+fn in_input_list(filter: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?ix)
+            (?:^|[{,(])["']?(?:id|uuid|email|slug|\w*id|\w*_id)s?["']?:
+              (?: \{\[op\.in\]: | \{in: | in\( | \[
+                | [\w$.]*(?:ids|uuids|emails|slugs)(?:[,})]|$)
+                | (?:[\w$]+\.)*(?:map|uniq|uniqby|compact|flatten|flatmap|from)\( )
+            | \b(?:id|uuid|\w*_id|\w*id)["'`]?\s*in\s*\(?\s*(?:\?|\$\d|:\w)
+            | wherein\(["'`](?:id|uuid|\w*_id|\w*id)["'`]
+            "#,
+        )
+        .expect("input-list pattern")
+    });
+    let packed: String = filter.chars().filter(|c| !c.is_whitespace()).collect();
+    re.is_match(&packed) || re.is_match(filter)
+}
+
+/// The builder was bounded before the query ran on it:
+/// `db = db.Limit(n)` earlier in the function, then `db.Find(&rows)`.
+fn bounded_earlier(m: &FileModel, id: CallId) -> bool {
+    let first = &m.calls[m.chain(id)[0]];
+    let var = first.root.as_str();
+    if !is_ident(var) {
+        return false;
+    }
+    m.calls.iter().enumerate().any(|(x, c)| {
+        x < m.chain(id)[0]
+            && c.func == first.func
+            && c.next.is_none()
+            && (c.assigned_to.as_deref() == Some(var) || c.bound_to.as_deref() == Some(var))
+            && m.chain(x).iter().any(|&y| {
+                matches!(
+                    m.calls[y].name.as_str(),
+                    "limit" | "Limit" | "take" | "Take" | "paginate" | "Paginate"
+                )
+            })
+    })
+}
+
 fn bounded_later(m: &FileModel, tail: CallId) -> bool {
     let Some(var) = m.calls[tail].bound_to.as_deref() else {
         return false;
@@ -723,5 +772,36 @@ fn short_sql(s: &str) -> String {
         format!("{t}...")
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_input_list;
+
+    #[test]
+    fn input_lists_bound_a_query() {
+        for f in [
+            "{ where: { id: ids } }",
+            "{ where: { id: { [Op.in]: otherCollaboratorIds } } }",
+            "{ where: { groupId: g, userId: uniq(affected.map((i) => i.userId)) } }",
+            "{ where: { teamId: t, email: emails } }",
+            "{ where: { id: { in: ids } } }",
+            "{ id: In(ids) }",
+            "\"id IN ?\"",
+            "\"user_id IN (?)\"",
+            "whereIn('id', ids)",
+        ] {
+            assert!(in_input_list(f), "{f}");
+        }
+        for f in [
+            "{ where: { status: statuses } }",
+            "{ where: { userId } }",
+            "{ where: { teamId: team.id } }",
+            "\"status IN ?\"",
+            "\"name = ?\"",
+        ] {
+            assert!(!in_input_list(f), "{f}");
+        }
     }
 }
