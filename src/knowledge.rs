@@ -429,6 +429,11 @@ pub struct RawLang {
     pub query: Vec<RawPattern>,
     pub external: Vec<RawPattern>,
     pub blocking: Vec<RawPattern>,
+    /// The language's own global objects (`Object`, `Array`, `JSON`): a
+    /// chain that starts at one is never a query or an external call, however
+    /// its method is named (`Object.create(proto)`, `Array.from(x).find(..)`).
+    #[serde(default)]
+    pub builtins: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -460,6 +465,7 @@ pub struct LangKnowledge {
     pub query: Vec<Pattern>,
     pub external: Vec<Pattern>,
     pub blocking: Vec<Pattern>,
+    pub builtins: Vec<String>,
 }
 
 impl LangKnowledge {
@@ -491,6 +497,7 @@ impl LangKnowledge {
             query: raw.query.iter().map(pat).collect::<Result<_, _>>()?,
             external: raw.external.iter().map(pat).collect::<Result<_, _>>()?,
             blocking: raw.blocking.iter().map(pat).collect::<Result<_, _>>()?,
+            builtins: raw.builtins.clone(),
         })
     }
 
@@ -540,11 +547,16 @@ impl LangKnowledge {
     }
 
     fn find<'p>(
+        &self,
         pats: &'p [Pattern],
         m: &crate::model::FileModel,
         id: usize,
     ) -> Option<&'p Pattern> {
         let d = Self::dotted(m, id);
+        let head = d.split(['.', '(']).next().unwrap_or("");
+        if self.builtins.iter().any(|b| b == head) {
+            return None;
+        }
         pats.iter().find(|p| {
             p.callee.is_match(&d)
                 && p.requires
@@ -555,7 +567,7 @@ impl LangKnowledge {
 
     /// The query pattern this call matches (lazy builders only at the end of their chain).
     pub fn query_of(&self, m: &crate::model::FileModel, id: usize) -> Option<&Pattern> {
-        let p = Self::find(&self.query, m, id)?;
+        let p = self.find(&self.query, m, id)?;
         if p.lazy && m.calls[id].next.is_some() {
             return None;
         }
@@ -567,11 +579,11 @@ impl LangKnowledge {
     }
 
     pub fn external_of(&self, m: &crate::model::FileModel, id: usize) -> Option<&Pattern> {
-        Self::find(&self.external, m, id)
+        self.find(&self.external, m, id)
     }
 
     pub fn blocking_of(&self, m: &crate::model::FileModel, id: usize) -> Option<&Pattern> {
-        Self::find(&self.blocking, m, id)
+        self.find(&self.blocking, m, id)
     }
 }
 

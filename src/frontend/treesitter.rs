@@ -79,6 +79,7 @@ pub fn lower(
         loop_base: Vec::new(),
         asyncs: vec![lang == Lang::Go],
         offload: 0,
+        closures: Vec::new(),
         test: kind.test,
         pending_usage: None,
         seen_lits: HashSet::new(),
@@ -215,6 +216,8 @@ struct Walker<'a> {
     /// runtime handles, so Go code is never "async" here (the flag stays false).
     asyncs: Vec<bool>,
     offload: usize,
+    /// Calls whose closure argument is being walked, innermost last.
+    closures: Vec<CallId>,
     test: bool,
     pending_usage: Option<Usage>,
     seen_lits: HashSet<usize>,
@@ -1086,6 +1089,7 @@ impl<'a> Walker<'a> {
                 offloaded: self.offload > 0,
                 in_test: self.test,
                 swallowed: self.silent_except > 0,
+                closure_of: self.closures.last().copied(),
                 ..Call::new(
                     self.fns.last().copied(),
                     kind,
@@ -1201,6 +1205,9 @@ impl<'a> Walker<'a> {
                         | "func_literal"
                         | "function"
                 );
+                if closure {
+                    self.closures.push(id);
+                }
                 if closure && per_element {
                     let over = root_text.clone();
                     self.push_loop(LoopKind::IterClosure, true, over, self.span(*call));
@@ -1212,6 +1219,9 @@ impl<'a> Walker<'a> {
                     self.offload -= 1;
                 } else {
                     self.walk(a, depth + 1);
+                }
+                if closure {
+                    self.closures.pop();
                 }
             }
         }

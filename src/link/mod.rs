@@ -447,6 +447,17 @@ impl Linked {
         true
     }
 
+    /// Does this call run only at start-up: its function is
+    /// [`startup_only`](Self::startup_only) and the call itself runs once per
+    /// call of it (not in a polling `loop` or a stored callback)?
+    pub fn call_at_startup(&self, units: &[Unit], fi: usize, call: CallId) -> bool {
+        let m = units[fi].model;
+        let c = &m.calls[call];
+        c.func.is_some_and(|f| self.startup_only(units, (fi, f)))
+            && runs_once_per_call(m, call)
+            && c.loops.iter().all(|&l| finite_iteration(&m.loops[l]))
+    }
+
     /// The chain of steps from `f` down to the call that has the property.
     pub fn witness(&self, map: &HashMap<FnRef, Step>, start: FnRef) -> Vec<(FnRef, CallId)> {
         let mut out = Vec::new();

@@ -104,9 +104,7 @@ impl Rule for BlockingCallInAsync {
             }
             // Neither does code only `main` reaches (configuration, TLS files, a
             // data folder checked before the server starts): a note at most.
-            let startup = c
-                .func
-                .is_some_and(|f| ctx.linked.startup_only(ctx.units, (fi, f)));
+            let startup = ctx.linked.call_at_startup(ctx.units, fi, id);
             let span = Span::new(c.span.start, c.span.end);
             let direct = semantics::blocking_at(m, id, ctx.k);
             let via: Vec<_> = if direct.is_some() {

@@ -107,9 +107,9 @@ impl Rule for UnhandledExternalCall {
                     ]
                     .iter()
                     .any(|p| n.starts_with(p))
-                    // ..and whatever only `main` reaches (`let queue = new_queue().await.expect(..)`).
-                    || ctx.linked.startup_only(ctx.units, (fi, f))
-            });
+            })
+            // ..and whatever only `main` reaches (`let queue = new_queue().await.expect(..)`).
+                || ctx.linked.call_at_startup(ctx.units, fi, first);
             let chain = m.chain(first);
             let tail = *chain.last().unwrap();
             let span = Span::new(c.span.start, m.calls[tail].span.end);
