@@ -741,6 +741,21 @@ pub fn is_offload(m: &FileModel, c: &Call, k: &Knowledge) -> bool {
         .any(|p| path_matches(&full, p) || p == &c.name)
 }
 
+/// Does the file start an HTTP server without declaring routes we read
+/// (Go's `net/http` with one catch-all handler that dispatches on the path
+/// itself)? Its package serves requests all the same.
+pub fn starts_http_server(m: &FileModel) -> bool {
+    m.lang == crate::model::Lang::Go
+        && m.imports.iter().any(|i| i.path == "net/http")
+        && m.calls.iter().any(|c| {
+            !c.in_test
+                && matches!(
+                    c.name.as_str(),
+                    "ListenAndServe" | "ListenAndServeTLS" | "HandleFunc"
+                )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -755,19 +770,4 @@ mod tests {
         assert_eq!(handle_name("self.pool.clone()"), "pool");
         assert_eq!(handle_name("&mut pool.acquire().await?"), "pool");
     }
-}
-
-/// Does the file start an HTTP server without declaring routes we read
-/// (Go's `net/http` with one catch-all handler that dispatches on the path
-/// itself)? Its package serves requests all the same.
-pub fn starts_http_server(m: &FileModel) -> bool {
-    m.lang == crate::model::Lang::Go
-        && m.imports.iter().any(|i| i.path == "net/http")
-        && m.calls.iter().any(|c| {
-            !c.in_test
-                && matches!(
-                    c.name.as_str(),
-                    "ListenAndServe" | "ListenAndServeTLS" | "HandleFunc"
-                )
-        })
 }
