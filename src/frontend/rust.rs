@@ -1860,7 +1860,11 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
             if terminates {
                 self.exit_marks.push(self.loops.len());
             }
-            self.branches.push(format!("match {}", text_of(&m.expr)));
+            self.branches.push(format!(
+                "match {} => {}",
+                text_of(&m.expr),
+                arm.pat.to_token_stream().to_string().replace(' ', "")
+            ));
             self.visit_expr(&arm.body);
             self.branches.pop();
             if terminates {

@@ -179,6 +179,8 @@ impl Rule for UnhandledExternalCall {
                             && x.span.start > m.calls[tail].span.end
                             && matches!(x.name.as_str(), "unwrap" | "expect")
                     });
+                    let later =
+                        later.filter(|u| !unwrap_guarded(m, var, m.calls[tail].span.end, u));
                     if let Some(u) = later {
                         if !in_main {
                             verdict = Some((
@@ -202,6 +204,13 @@ impl Rule for UnhandledExternalCall {
                 } else if t.usage == Usage::Discarded && t.awaited && tail == hit.call {
                     verdict = Some(discard(&hit, &label, "a statement that drops its result"));
                 }
+            }
+            // A best-effort write while handling another failure (`if let
+            // Err(e) = run() { let _ = record_error(e); return Err(e) }`):
+            // the failure that matters is the one being handled.
+            let discarded = matches!(m.calls[tail].usage, Usage::Discarded | Usage::LetUnderscore);
+            if discarded && in_error_branch(m.calls[tail].branch.as_deref()) {
+                verdict = None;
             }
             if let Some(v) = verdict {
                 out.push(finding(u.path, span, v, &hit, &label, fn_label(m, first)));
@@ -372,4 +381,44 @@ fn client_without_timeout(
         }
     }
     None
+}
+
+/// `let r = call(); .. r.unwrap()` cannot panic when the code checked `r`
+/// first: `if r.is_err() { return .. }` or `r.is_ok() && r.unwrap()` before
+/// it, or the unwrap sits in the `Ok(..)` arm of a `match r`.
+fn unwrap_guarded(
+    m: &crate::model::FileModel,
+    var: &str,
+    bound_at: crate::source::Pos,
+    u: &crate::model::Call,
+) -> bool {
+    let checked = m.calls.iter().any(|x| {
+        x.func == u.func
+            && x.root == var
+            && x.span.start > bound_at
+            && x.span.start < u.span.start
+            && matches!(x.name.as_str(), "is_ok" | "is_err" | "is_some" | "is_none")
+    });
+    let in_ok_arm = u.branch.as_deref().is_some_and(|b| {
+        b.strip_prefix("match ")
+            .and_then(|b| b.split_once(" => "))
+            .is_some_and(|(e, pat)| {
+                e.trim_start_matches('&') == var
+                    && (pat.starts_with("Ok(") || pat.starts_with("Some("))
+            })
+            || b == format!("{var}.is_ok()")
+            || b == format!("{var}.is_some()")
+    });
+    checked || in_ok_arm
+}
+
+/// Is the innermost branch around a call the handling of an error:
+/// `if let Err(e) = ..`, `if r.is_err()`, the `Err(..)` arm of a match?
+fn in_error_branch(branch: Option<&str>) -> bool {
+    branch.is_some_and(|b| {
+        b.starts_with("let Err(")
+            || (!b.starts_with("else of ") && b.ends_with(".is_err()"))
+            || b.split_once(" => ")
+                .is_some_and(|(_, pat)| pat.starts_with("Err("))
+    })
 }
