@@ -366,6 +366,7 @@ impl<'a> Walker<'a> {
         self.test |= is_test;
         if let Some(body) = n.child_by_field_name("body") {
             self.walk(body, depth + 1);
+            self.m.functions[id].cached = memoizes(self.text(body));
         }
         self.test = was_test;
         self.asyncs.pop();
@@ -1227,6 +1228,24 @@ impl<'a> Walker<'a> {
         }
         true
     }
+}
+
+/// Does a function body keep what it loads in a map it consults first: a
+/// memo (`if (!seen.has(id)) seen.set(id, await load(id))`, `if key not in
+/// cache: cache[key] = load(key)`, `if v, ok := byID[id]; ok { return v }`)?
+/// Its query runs once per distinct key, not once per call.
+fn memoizes(body: &str) -> bool {
+    static STORE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let store = STORE.get_or_init(|| {
+        regex::Regex::new(r"([A-Za-z_$][\w$.]*)(?:\.set\(|\[[^\]\n]+\]\s*=[^=])")
+            .expect("memo store pattern")
+    });
+    store.captures_iter(body).any(|c| {
+        let r = regex::escape(&c[1]);
+        let looked_up =
+            format!(r"{r}\.(?:has|get)\(|\bif\s[^\n]*\bin\s+{r}\b|,\s*ok\s*:?=\s*{r}\[");
+        regex::Regex::new(&looked_up).is_ok_and(|re| re.is_match(body))
+    })
 }
 
 /// SQL in string literals passed to query calls of these languages.
