@@ -37,7 +37,12 @@ declare_rule! {
     ///
     /// Not reported: calls under `spawn_blocking`, `block_in_place` or a
     /// dedicated `std::thread`, async look-alikes (`tokio::fs`, `async_std`),
-    /// and test code.
+    /// reads of `/proc` and `/sys` (the kernel answers from memory), guards
+    /// dropped inside a block before the `.await`, and test code.
+    ///
+    /// At start-up (info): code only `main` reaches, through thread spawns and
+    /// `block_on` closures that run once and `for` loops over finite
+    /// collections, but not what a polling `loop` or a serving loop repeats.
     pub static META = ("blocking-call-in-async", Error, "a blocking call inside async code on the request path");
 }
 

@@ -46,7 +46,10 @@ declare_rule! {
     /// key and use `fetch_one`/`fetch_optional`.
     ///
     /// Bounded and silent: LIMIT/FETCH FIRST/TOP, equality or `= ANY($1)` on a
-    /// unique key, aggregates without GROUP BY, `SELECT 1`/EXISTS, one-row
+    /// unique key, keys taken from a list the code holds (`where: { id: ids
+    /// }`, `{ [Op.in]: ids }`, `Where("id IN ?", ids)`, bounded by the input),
+    /// a builder limited before the query runs on it, aggregates without
+    /// GROUP BY (also inside `COALESCE`/`IFNULL` and arithmetic), `SELECT 1`/EXISTS, one-row
     /// fetches (`fetch_one`, `fetch_optional`, `query_one`, `first`), streams
     /// consumed row by row, sqlc `:one` queries, INSERT/UPDATE ... RETURNING,
     /// and SQL inside migrations.

@@ -37,8 +37,12 @@ declare_rule! {
     /// timeout: `Client::builder().timeout(Duration::from_secs(10)).build()?`.
     ///
     /// Not reported: errors propagated with `?`, mapped, matched or logged,
-    /// `expect` in `main` during start-up (fail fast is right there), and
-    /// tests, benches, examples and build scripts.
+    /// `expect` at start-up (in `main` or code only `main` reaches: fail fast
+    /// is right there), an `unwrap` after the same value was checked
+    /// (`is_err()` then return, the `Ok(..)` arm of a `match`), a best-effort
+    /// write discarded while another error is being handled (`if let Err(e) =
+    /// .. { let _ = record(e); return Err(e) }`), and tests, benches,
+    /// examples and build scripts.
     pub static META = ("unhandled-external-call", Error, "the failure of an external call unwrapped, discarded, or left without a timeout");
 }
 
