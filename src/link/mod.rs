@@ -448,13 +448,13 @@ impl Linked {
     }
 
     /// Does this call run only at start-up: its function is
-    /// [`startup_only`](Self::startup_only) and the call itself runs once per
-    /// call of it (not in a polling `loop` or a stored callback)?
+    /// [`startup_only`](Self::startup_only) and the call is not repeated by a
+    /// polling `loop` or a `while` inside it? (A closure around the call is
+    /// let be: `Option::map`, `unwrap_or_else` and a spawned task run it once.)
     pub fn call_at_startup(&self, units: &[Unit], fi: usize, call: CallId) -> bool {
         let m = units[fi].model;
         let c = &m.calls[call];
         c.func.is_some_and(|f| self.startup_only(units, (fi, f)))
-            && runs_once_per_call(m, call)
             && c.loops.iter().all(|&l| finite_iteration(&m.loops[l]))
     }
 
