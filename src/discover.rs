@@ -121,7 +121,9 @@ pub mod glob_lite {
     impl Glob {
         pub fn new(pat: &str) -> Result<Glob, String> {
             let mut re = String::from("^");
-            let p = pat.trim_start_matches("./");
+            // A leading `/` anchors the pattern at the root, like gitignore.
+            let anchored = pat.starts_with('/');
+            let p = pat.trim_start_matches("./").trim_start_matches('/');
             let mut chars = p.chars().peekable();
             while let Some(c) = chars.next() {
                 match c {
@@ -139,7 +141,7 @@ pub mod glob_lite {
                     c => re.push_str(&regex::escape(&c.to_string())),
                 }
             }
-            if !p.contains('/') {
+            if !p.contains('/') && !anchored {
                 // A bare name matches at any depth, like gitignore.
                 re = format!("^(?:.*/)?{}", &re[1..]);
             }
@@ -166,6 +168,8 @@ pub mod glob_lite {
             assert!(Glob::new("*.sql").unwrap().matches("db/q.sql"));
             assert!(!Glob::new("src/*.rs").unwrap().matches("src/a/b.rs"));
             assert!(Glob::new("generated").unwrap().matches("a/generated/x.rs"));
+            assert!(Glob::new("/build.js").unwrap().matches("build.js"));
+            assert!(!Glob::new("/build.js").unwrap().matches("server/build.js"));
         }
     }
 }

@@ -246,6 +246,9 @@ mod tests {
         assert_eq!(role("pkg/migration/20210713213622.go"), Role::Script);
         assert_eq!(role("tools/backfill_users.py"), Role::Script);
         assert_eq!(role("server/tools/comments.ts"), Role::Source);
+        assert_eq!(role("build.js"), Role::Script);
+        assert_eq!(role("vite.config.ts"), Role::Script);
+        assert_eq!(role("server/build.ts"), Role::Source);
     }
 
     #[test]
