@@ -52,6 +52,10 @@ pub struct Linked {
     pub schema: Schema,
     /// Reverse call edges outside tests: callee -> (caller, call).
     callers: HashMap<FnRef, Vec<(FnRef, CallId)>>,
+    /// Functions a module calls from its top level, once, as it loads
+    /// (`start()` at the bottom of `server.ts`, `main()` under
+    /// `if __name__ == "__main__":`): start-up callers like `main`.
+    module_callees: HashSet<FnRef>,
 }
 
 pub struct Unit<'a> {
@@ -126,6 +130,7 @@ impl Linked {
             consts,
             schema,
             callers: HashMap::new(),
+            module_callees: HashSet::new(),
         };
         l.infer_offloaders(units, k);
         l.summarise(units, k);
@@ -230,7 +235,13 @@ impl Linked {
         for (fi, u) in units.iter().enumerate() {
             let m = u.model;
             for (id, c) in m.calls.iter().enumerate() {
-                let Some(g) = c.func else { continue };
+                let Some(g) = c.func else {
+                    let once = !c.in_test && c.loops.is_empty() && c.closure_of.is_none();
+                    if once && matches!(c.kind, CallKind::Path | CallKind::Method) {
+                        self.module_callees.extend(self.resolve(units, fi, id, k));
+                    }
+                    continue;
+                };
                 let fun = &m.functions[g];
                 if fun.is_test || c.in_test {
                     continue;
@@ -401,12 +412,13 @@ impl Linked {
     }
 
     /// Does `f` run only at start-up: is every chain of calls into it one
-    /// that starts in `main`? (A handler or a task has no caller we see, so
+    /// that starts in `main` (or a free `start`/`bootstrap`, or a module's
+    /// top level as it loads)? (A handler or a task has no caller we see, so
     /// a function without callers is never start-up only.)
     pub fn startup_only(&self, units: &[Unit], f: FnRef) -> bool {
         let is_main = |(fi, g): FnRef| {
             let fun = &units[fi].model.functions[g];
-            fun.name == "main" && fun.owner.is_none()
+            fun.owner.is_none() && ENTRY_NAMES.contains(&fun.name.as_str())
         };
         if is_main(f) {
             return true;
@@ -415,6 +427,9 @@ impl Linked {
         let mut frontier = vec![f];
         while let Some(cur) = frontier.pop() {
             let Some(callers) = self.callers.get(&cur) else {
+                if self.module_callees.contains(&cur) {
+                    continue; // called as its module loads
+                }
                 return false; // reached without main: a handler, a task, an export
             };
             for &(caller, call) in callers {
@@ -476,6 +491,18 @@ impl Linked {
         out
     }
 }
+
+/// Free functions that are a program's entry point by name: `main`, and the
+/// `start`/`bootstrap` a launcher (a cluster module, a process manager) calls
+/// once per process.
+const ENTRY_NAMES: &[&str] = &[
+    "main",
+    "start",
+    "bootstrap",
+    "startup",
+    "startServer",
+    "start_server",
+];
 
 /// Calls that run the closure they are given once, right away or on a
 /// thread or task of its own: a start-up sequence written inside one is still
