@@ -44,9 +44,8 @@ declare_rule! {
     /// load(id))`) or given preloaded data, and test code. HTTP calls per
     /// element are not queries.
     ///
-    /// Lower severity: loops only `main` reaches (info, start-up), one-off
-    /// scripts (info), and SQLite (warning: the database runs in the process,
-    /// so a query per element costs no network round trip).
+    /// Lower severity: loops only `main` reaches (info, start-up) and one-off
+    /// scripts (info).
     pub static META = ("n-plus-one-query", Error, "a database query run once per element of a collection");
 }
 
@@ -185,18 +184,10 @@ impl Rule for NPlusOneQuery {
             let startup = m.calls[first]
                 .func
                 .is_some_and(|g| ctx.linked.startup_only(ctx.units, (fi, g)));
-            // SQLite runs in the process: each query is a function call, not
-            // a network round trip. Still N statements, no longer an outage.
-            let embedded = qpath_dialect(ctx, fi, &path) == crate::frontend::sql::Dialect::Sqlite;
             let (severity, message) = if startup {
                 (
                     Severity::Info,
                     format!("{message} (only at start-up: `main` is its only caller)"),
-                )
-            } else if embedded {
-                (
-                    Severity::Warning,
-                    format!("{message} (SQLite: in-process, no network round trip per query)"),
                 )
             } else {
                 (Severity::Error, message)
@@ -218,17 +209,6 @@ impl Rule for NPlusOneQuery {
             out.push(f);
         }
     }
-}
-
-/// The SQL dialect of the file whose query the chain reaches (the loop's own
-/// file when the query is in it).
-fn qpath_dialect(
-    ctx: &ProgramCtx,
-    fi: usize,
-    path: &[((usize, usize), usize)],
-) -> crate::frontend::sql::Dialect {
-    let qf = path.last().map_or(fi, |&((f, _), _)| f);
-    ctx.units[qf].model.dialect
 }
 
 fn short(s: &str) -> String {
