@@ -145,6 +145,11 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Github => {
             report::github::render(&report, args.output.as_ref().and_then(|p| p.to_str()))
         }
+        Format::Markdown => report::markdown::render(
+            &report,
+            opts.only_paths.as_ref(),
+            report::markdown::link_base_from_env().as_deref(),
+        ),
     };
     match &args.output {
         Some(p) => write_atomically(p, &rendered)?,
