@@ -341,5 +341,8 @@ pub fn rules_json() -> String {
         "rules_version": rules_version(),
         "rules": rules,
     });
-    format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default())
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
 }

@@ -42,10 +42,7 @@ pub fn serve(root: &Path) -> Result<i32, String> {
             .serve(rmcp::transport::stdio())
             .await
             .map_err(|e| format!("mcp: {e}"))?;
-        service
-            .waiting()
-            .await
-            .map_err(|e| format!("mcp: {e}"))?;
+        service.waiting().await.map_err(|e| format!("mcp: {e}"))?;
         Ok(0)
     })
 }
@@ -259,16 +256,13 @@ impl Server {
         description = "Analyse the workspace and return the agent JSON report (the output of `archlint check --format json`): status, architecture decisions, endpoints, schema changes, findings, recommendations, blockers, stats. Optional: paths (report findings only there), select/ignore (rule ids), changed_since (a git revision).",
         output_schema = report_schema()
     )]
-    fn check(
-        &self,
-        Parameters(p): Parameters<CheckParams>,
-    ) -> Result<CallToolResult, ErrorData> {
+    fn check(&self, Parameters(p): Parameters<CheckParams>) -> Result<CallToolResult, ErrorData> {
         let plain = p.paths.is_none()
             && p.select.is_none()
             && p.ignore.is_none()
             && p.changed_since.is_none();
         let report = if plain {
-            self.ws.with_analysis(|a, ms| Report::build(a, ms))?
+            self.ws.with_analysis(Report::build)?
         } else {
             self.ws.check_with(&p)?
         };
@@ -288,8 +282,7 @@ impl Server {
         if abs.is_dir() {
             return Err(invalid(format!("{}: a directory, not a file", p.path)));
         }
-        std::fs::File::open(&abs)
-            .map_err(|e| invalid(format!("{}: cannot read: {e}", p.path)))?;
+        std::fs::File::open(&abs).map_err(|e| invalid(format!("{}: cannot read: {e}", p.path)))?;
         let findings = self.ws.with_analysis(|a, _| {
             a.findings
                 .iter()
@@ -305,7 +298,10 @@ impl Server {
         description = "A rule's documentation (markdown): what it catches, why it matters, an example and the fix.",
         output_schema = explain_schema()
     )]
-    fn explain(&self, Parameters(p): Parameters<ExplainParams>) -> Result<CallToolResult, ErrorData> {
+    fn explain(
+        &self,
+        Parameters(p): Parameters<ExplainParams>,
+    ) -> Result<CallToolResult, ErrorData> {
         let r = crate::rules::find(&p.rule).ok_or_else(|| {
             let ids: Vec<&str> = crate::rules::all().iter().map(|r| r.meta().id).collect();
             invalid(format!(
@@ -335,7 +331,11 @@ impl Server {
         let eps = self.ws.with_analysis(|a, _| {
             a.endpoints
                 .iter()
-                .filter(|e| p.prefix.as_ref().is_none_or(|x| e.path.starts_with(x.as_str())))
+                .filter(|e| {
+                    p.prefix
+                        .as_ref()
+                        .is_none_or(|x| e.path.starts_with(x.as_str()))
+                })
                 .filter(|e| {
                     p.method
                         .as_ref()
@@ -359,7 +359,11 @@ impl Server {
             Some(t) => {
                 let v: Vec<Value> = tables
                     .into_iter()
-                    .filter(|x| x["table"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(t)))
+                    .filter(|x| {
+                        x["table"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(t))
+                    })
                     .collect();
                 if v.is_empty() {
                     return Err(invalid(format!(
@@ -479,7 +483,9 @@ impl Workspace {
                     prefixes.iter().any(|pre| {
                         pre.is_empty()
                             || rel == pre
-                            || rel.strip_prefix(pre.as_str()).is_some_and(|r| r.starts_with('/'))
+                            || rel
+                                .strip_prefix(pre.as_str())
+                                .is_some_and(|r| r.starts_with('/'))
                     })
                 })
                 .collect();
@@ -489,10 +495,7 @@ impl Workspace {
             });
         }
         let analysis = engine::run(&opts).map_err(internal)?;
-        Ok(Report::build(
-            &analysis,
-            start.elapsed().as_millis() as u64,
-        ))
+        Ok(Report::build(&analysis, start.elapsed().as_millis() as u64))
     }
 
     fn stamp(&self) -> Stamp {
@@ -544,7 +547,10 @@ struct TableState {
 
 /// Columns of `CREATE TABLE` statements in a migration's text, by table
 /// (the model keeps a created table's keys, not its columns).
-fn created_columns(text: &str, dialect: crate::frontend::sql::Dialect) -> BTreeMap<String, Vec<String>> {
+fn created_columns(
+    text: &str,
+    dialect: crate::frontend::sql::Dialect,
+) -> BTreeMap<String, Vec<String>> {
     use crate::frontend::sql::Dialect as D;
     use sqlparser::dialect::{GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
     let parser: Box<dyn sqlparser::dialect::Dialect> = match dialect {
@@ -567,11 +573,7 @@ fn created_columns(text: &str, dialect: crate::frontend::sql::Dialect) -> BTreeM
                     .last()
                     .map(|p| p.to_string().trim_matches(['"', '`', '[', ']']).to_string())
                     .unwrap_or_default();
-                let cols = ct
-                    .columns
-                    .iter()
-                    .map(|c| c.name.value.clone())
-                    .collect();
+                let cols = ct.columns.iter().map(|c| c.name.value.clone()).collect();
                 out.insert(name, cols);
             }
         }
@@ -592,7 +594,9 @@ fn tables(a: &Analysis, root: &Path) -> Vec<Value> {
         }
         let mut columns: Option<BTreeMap<String, Vec<String>>> = None;
         for s in &m.sql {
-            let SqlFacts::Ddl(ds) = &s.facts else { continue };
+            let SqlFacts::Ddl(ds) = &s.facts else {
+                continue;
+            };
             for d in ds {
                 match &d.change {
                     DdlChange::CreateTable { keys } => {
@@ -645,7 +649,11 @@ fn tables(a: &Analysis, root: &Path) -> Vec<Value> {
                         }
                     }
                     DdlChange::AddUnique(cols) => {
-                        tables.entry(d.table.clone()).or_default().keys.push(cols.clone());
+                        tables
+                            .entry(d.table.clone())
+                            .or_default()
+                            .keys
+                            .push(cols.clone());
                     }
                     DdlChange::CreateIndex {
                         name,
@@ -693,9 +701,11 @@ fn tables(a: &Analysis, root: &Path) -> Vec<Value> {
                 .push(json!({"change": c.change, "file": c.file, "line": c.line}));
         } else if c.table != "(index)" && !dropped.contains(&c.table) {
             // sea-orm and Django migrations: known by their history only.
-            tables.entry(c.table.clone()).or_default().history.push(
-                json!({"change": c.change, "file": c.file, "line": c.line}),
-            );
+            tables
+                .entry(c.table.clone())
+                .or_default()
+                .history
+                .push(json!({"change": c.change, "file": c.file, "line": c.line}));
         }
     }
     tables

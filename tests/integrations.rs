@@ -45,13 +45,19 @@ fn keys_under<'a>(yaml: &'a str, block: &str, indent: usize) -> Vec<&'a str> {
     out
 }
 
+/// A flag and the value after it.
+type Flag = (String, Option<String>);
+
 /// Every `archlint SUBCOMMAND --flag value` the file runs: (subcommand, flags with values).
-fn invocations(text: &str) -> Vec<(String, Vec<(String, Option<String>)>)> {
+fn invocations(text: &str) -> Vec<(String, Vec<Flag>)> {
     let mut out = Vec::new();
     let mut lines = text.lines().peekable();
     while let Some(l) = lines.next() {
         let t = l.trim_start().trim_start_matches("- ");
-        if ["name:", "description:", "#"].iter().any(|p| t.starts_with(p)) {
+        if ["name:", "description:", "#"]
+            .iter()
+            .any(|p| t.starts_with(p))
+        {
             continue; // prose
         }
         let Some(i) = l.find("archlint ") else {
@@ -111,7 +117,8 @@ fn check_invocations(file: &str, min: usize) {
             continue;
         }
         assert!(
-            top.lines().any(|l| l.trim_start().starts_with(&format!("{sub} "))),
+            top.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{sub} "))),
             "{file}: archlint {sub} is no subcommand"
         );
         let h = help(&[&sub]);
@@ -123,7 +130,9 @@ fn check_invocations(file: &str, min: usize) {
             let Some(v) = value else { continue };
             match flag.as_str() {
                 "--format" | "--fail-on" => assert!(
-                    h.contains(&format!("- {v}")) || h.contains(&format!(" {v},")) || h.contains(&format!("{v}]")),
+                    h.contains(&format!("- {v}"))
+                        || h.contains(&format!(" {v},"))
+                        || h.contains(&format!("{v}]")),
                     "{file}: {flag} {v} is not a possible value"
                 ),
                 "--select" | "--ignore" => {

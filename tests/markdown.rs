@@ -104,9 +104,15 @@ fn with_changed_since_the_review_lists_the_changes_endpoints_and_schema() {
     .unwrap();
     let md = markdown(p, &["--changed-since", "HEAD"]);
     assert!(md.contains("changed by this pull request"), "{md}");
-    assert!(md.contains("### Schema changes in the changed files"), "{md}");
+    assert!(
+        md.contains("### Schema changes in the changed files"),
+        "{md}"
+    );
     assert!(md.contains("`orders`: create table"), "{md}");
-    assert!(!md.contains("`users`"), "the base's table is not the change's: {md}");
+    assert!(
+        !md.contains("`users`"),
+        "the base's table is not the change's: {md}"
+    );
     assert!(md.contains("### Endpoints in the changed files"), "{md}");
     assert!(md.contains("`GET /orders`"), "{md}");
 }

@@ -73,7 +73,13 @@ async fn a_real_client_initializes_lists_tools_and_calls_each() {
     names.sort();
     assert_eq!(
         names,
-        ["check", "endpoints", "explain", "findings_for_file", "schema"]
+        [
+            "check",
+            "endpoints",
+            "explain",
+            "findings_for_file",
+            "schema"
+        ]
     );
     for t in &tools {
         assert!(t.description.is_some(), "{} has a description", t.name);
@@ -142,7 +148,10 @@ async fn a_real_client_initializes_lists_tools_and_calls_each() {
         .args(["explain", "n-plus-one-query"])
         .output()
         .unwrap();
-    assert_eq!(ex["text"].as_str().unwrap(), String::from_utf8_lossy(&cli.stdout));
+    assert_eq!(
+        ex["text"].as_str().unwrap(),
+        String::from_utf8_lossy(&cli.stdout)
+    );
 
     // endpoints: the report's inventory, filtered.
     let eps = call(&client, "endpoints", json!({})).await.unwrap();

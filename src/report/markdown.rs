@@ -31,9 +31,8 @@ pub fn link_base_from_env() -> Option<String> {
 /// declared there are the change's); `base`: a prefix for links.
 pub fn render(r: &Report, changed: Option<&HashSet<String>>, base: Option<&str>) -> String {
     let mut out = String::from("## archlint review\n\n");
-    let plural = |n: usize, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let files: HashSet<&str> = r.findings.iter().map(|f| f.path.as_str()).collect();
     let icon = match r.status {
         "failure" => "❌",
@@ -75,7 +74,11 @@ pub fn render(r: &Report, changed: Option<&HashSet<String>>, base: Option<&str>)
             out.push_str(&format!(
                 "\n<details>\n<summary>{} more {}</summary>\n",
                 rest.len(),
-                if rest.len() == 1 { "finding" } else { "findings" }
+                if rest.len() == 1 {
+                    "finding"
+                } else {
+                    "findings"
+                }
             ));
             findings(&mut out, rest, base);
             out.push_str("\n</details>\n");
