@@ -213,3 +213,45 @@ fn pre_commit_hooks_have_their_keys_and_run_existing_commands() {
     assert!(entry.contains("--select hardcoded-secret"));
     check_invocations(".pre-commit-hooks.yaml", 2);
 }
+
+#[test]
+fn version_names_the_rules_data_version_and_rules_lists_as_json() {
+    let out = Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let v = String::from_utf8(out.stdout).unwrap();
+    let (head, rules) = v.trim().split_once(" (rules ").expect("rules version");
+    assert_eq!(head, format!("archlint {}", env!("CARGO_PKG_VERSION")));
+    let hash = rules.strip_suffix(')').unwrap();
+    assert_eq!(hash.len(), 12);
+    assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .args(["rules", "--format", "json"])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["rules_version"], hash);
+    assert_eq!(j["version"], env!("CARGO_PKG_VERSION"));
+    let text = Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .arg("rules")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let json_ids: Vec<&str> = j["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, json_ids);
+    for r in j["rules"].as_array().unwrap() {
+        assert!(["error", "warning", "info"].contains(&r["default_severity"].as_str().unwrap()));
+        assert!(!r["summary"].as_str().unwrap().is_empty());
+    }
+}
