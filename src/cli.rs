@@ -1,4 +1,4 @@
-//! The command line (clap derive): `check`, `rules`, `explain`.
+//! The command line (clap derive): `check`, `rules`, `explain`, `mcp`.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use crate::report::Format;
 #[derive(Parser, Debug)]
 #[command(
     name = "archlint",
-    version,
+    version = crate::version(),
     about = "Reviews a backend codebase the way a senior backend architect would, and fails the build on the mistakes that cause outages."
 )]
 pub struct Cli {
@@ -31,13 +31,28 @@ pub enum FailOn {
 pub enum Command {
     /// Analyse a backend repository and report findings.
     Check(CheckArgs),
-    /// List every rule, one line each.
-    Rules,
+    /// List every rule, one line each (or as JSON for tools).
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: RulesFormat,
+    },
     /// Show a rule's documentation: what it catches, why, an example, the fix.
     Explain {
         /// The rule id, e.g. n-plus-one-query.
         rule: String,
     },
+    /// Serve the workspace ROOT to coding agents: a Model Context Protocol server over stdio.
+    Mcp {
+        /// The workspace (default: the current directory).
+        root: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]

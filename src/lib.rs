@@ -17,6 +17,7 @@ pub mod frontend;
 pub mod knowledge;
 pub mod link;
 pub mod manifest;
+pub mod mcp;
 pub mod model;
 pub mod packages;
 pub mod report;
@@ -36,9 +37,9 @@ use cli::{CheckArgs, FailOn};
 use finding::Severity;
 use report::{Format, Report};
 
-/// Run `archlint check`; returns the exit code (0, 1) or an error (exit 2).
-pub fn check(args: &CheckArgs) -> Result<i32, String> {
-    let start = Instant::now();
+/// The engine's options for `archlint check` arguments: paths, rules,
+/// configuration, baseline and `--changed-since` (also used by `archlint mcp`).
+pub fn options(args: &CheckArgs) -> Result<engine::Options, String> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -58,10 +59,6 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         Some(p) => config::Config::load(p, 0)?,
         None => config::Config::discover(&paths[0])?,
     };
-    if args.show_config {
-        println!("{}", show_config(&config));
-        return Ok(0);
-    }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -71,7 +68,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         Some(rev) => Some(changed_files(&paths[0], rev)?),
         None => None,
     };
-    let opts = engine::Options {
+    Ok(engine::Options {
         paths,
         jobs,
         no_ignore: args.no_ignore,
@@ -87,7 +84,17 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
             None => None,
         },
         only_paths,
-    };
+    })
+}
+
+/// Run `archlint check`; returns the exit code (0, 1) or an error (exit 2).
+pub fn check(args: &CheckArgs) -> Result<i32, String> {
+    let start = Instant::now();
+    let opts = options(args)?;
+    if args.show_config {
+        println!("{}", show_config(&opts.config));
+        return Ok(0);
+    }
     let analysis = engine::run(&opts)?;
     if let Some(p) = &args.write_baseline {
         let fps: Vec<&str> = analysis
@@ -138,6 +145,11 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Github => {
             report::github::render(&report, args.output.as_ref().and_then(|p| p.to_str()))
         }
+        Format::Markdown => report::markdown::render(
+            &report,
+            opts.only_paths.as_ref(),
+            report::markdown::link_base_from_env().as_deref(),
+        ),
     };
     match &args.output {
         Some(p) => write_atomically(p, &rendered)?,
@@ -285,4 +297,52 @@ pub fn explain(id: &str) -> Result<String, String> {
         r.meta().summary,
         r.meta().text().trim_end()
     ))
+}
+
+/// The rules' data version: a hash of the knowledge files embedded from `rules/`.
+pub fn rules_version() -> String {
+    let mut h = blake3::Hasher::new();
+    for t in [
+        knowledge::RUST_TOML,
+        knowledge::ARCHITECTURE_TOML,
+        knowledge::PYTHON_TOML,
+        knowledge::TYPESCRIPT_TOML,
+        knowledge::GO_TOML,
+        secrets::SECRETS_TOML,
+        roles::ROLES_TOML,
+    ] {
+        h.update(t.as_bytes());
+        h.update(&[0]);
+    }
+    h.finalize().to_hex()[..12].to_string()
+}
+
+/// `archlint --version`: the crate's version and the rules' data version.
+pub fn version() -> &'static str {
+    static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    V.get_or_init(|| format!("{} (rules {})", env!("CARGO_PKG_VERSION"), rules_version()))
+}
+
+/// `archlint rules --format json`
+pub fn rules_json() -> String {
+    let rules: Vec<serde_json::Value> = rules::all()
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            serde_json::json!({
+                "id": m.id,
+                "default_severity": m.default_severity.as_str(),
+                "summary": m.summary,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules_version": rules_version(),
+        "rules": rules,
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
 }

@@ -19,9 +19,21 @@ fn main() {
                 2
             }
         },
-        Command::Rules => {
-            print!("{}", archlint::list_rules());
+        Command::Rules { format } => {
+            match format {
+                archlint::cli::RulesFormat::Text => print!("{}", archlint::list_rules()),
+                archlint::cli::RulesFormat::Json => print!("{}", archlint::rules_json()),
+            }
             0
+        }
+        Command::Mcp { root } => {
+            match archlint::mcp::serve(root.as_deref().unwrap_or(std::path::Path::new("."))) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("archlint: error: {e}");
+                    2
+                }
+            }
         }
         Command::Explain { rule } => match archlint::explain(&rule) {
             Ok(t) => {

@@ -33,7 +33,11 @@ const ENTITIES: &[&str] = &[
 fn rust_repo(r: &mut Rng, e: &str) -> String {
     let mut s = format!("use sqlx::PgPool;\n\n#[derive(sqlx::FromRow)]\npub struct {0} {{ pub id: i64, pub owner_id: i64, pub name: String }}\n\n", cap(e));
     for i in 0..8 {
-        let limit = if r.next() % 3 == 0 { "" } else { " LIMIT 100" };
+        let limit = if r.next().is_multiple_of(3) {
+            ""
+        } else {
+            " LIMIT 100"
+        };
         let _ = write!(
             s,
             "pub async fn list_{e}_{i}(pool: &PgPool, owner: i64) -> sqlx::Result<Vec<{c}>> {{\n    sqlx::query_as::<_, {c}>(\"SELECT id, owner_id, name FROM {e}s WHERE owner_id = $1{limit}\")\n        .bind(owner)\n        .fetch_all(pool)\n        .await\n}}\n\npub async fn get_{e}_{i}(pool: &PgPool, id: i64) -> sqlx::Result<Option<{c}>> {{\n    sqlx::query_as::<_, {c}>(\"SELECT id, owner_id, name FROM {e}s WHERE id = $1\")\n        .bind(id)\n        .fetch_optional(pool)\n        .await\n}}\n\n",
@@ -77,7 +81,7 @@ fn sql_queries(r: &mut Rng, e: &str) -> String {
 fn python_service(r: &mut Rng, e: &str) -> String {
     let mut s = format!("import requests\nfrom .models import {c}\n\n", c = cap(e));
     for i in 0..8 {
-        let body = if r.next() % 2 == 0 {
+        let body = if r.next().is_multiple_of(2) {
             format!("    items = {c}.objects.filter(owner_id=owner)[:100]\n    return [i.name for i in items]\n", c = cap(e))
         } else {
             format!("    out = []\n    for oid in ids:\n        out.append({c}.objects.get(id=oid))\n    return out\n", c = cap(e))
@@ -92,7 +96,11 @@ fn ts_service(r: &mut Rng, e: &str) -> String {
         "import { PrismaClient } from \"@prisma/client\";\nconst prisma = new PrismaClient();\n\n",
     );
     for i in 0..8 {
-        let take = if r.next() % 2 == 0 { ", take: 50" } else { "" };
+        let take = if r.next().is_multiple_of(2) {
+            ", take: 50"
+        } else {
+            ""
+        };
         let _ = write!(s, "export async function list{c}{i}(ownerId: number) {{\n  const rows = await prisma.{e}.findMany({{ where: {{ ownerId }}{take} }});\n  for (const row of rows) {{\n    await prisma.audit.create({{ data: {{ rowId: row.id }} }});\n  }}\n  return rows;\n}}\n\n", c = cap(e));
     }
     s

@@ -3,6 +3,7 @@
 
 pub mod github;
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 
@@ -18,6 +19,8 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    /// A review to post as a pull-request comment.
+    Markdown,
 }
 
 #[derive(Serialize)]
