@@ -2,7 +2,7 @@
 //! and compare what it finds with the committed triage of every finding.
 //!
 //! ```text
-//! cargo run --release --example ecosystem -- [--archlint PATH] [--src DIR] [--out DIR]
+//! cargo run --profile fast --example ecosystem -- [--archlint PATH] [--src DIR] [--out DIR]
 //!     [--only NAME,...] [--verbose] [--write-untriaged]
 //! ```
 //!
@@ -28,7 +28,7 @@ const SEVERITIES: [&str; 3] = ["error", "warning", "info"];
 #[derive(Parser, Debug)]
 #[command(about = "Run archlint over the ecosystem panel and diff the findings against the triage")]
 struct Args {
-    /// The archlint binary to run (default: target/release/archlint)
+    /// The archlint binary to run (default: the one of this example's profile, else target/release/archlint)
     #[arg(long)]
     archlint: Option<PathBuf>,
     /// Directory holding one checkout per panel entry, named like the entry
@@ -200,7 +200,7 @@ fn main() -> Result<()> {
     };
     if !archlint.is_file() {
         bail!(
-            "archlint binary {} not found (build it with `cargo build --release` or pass --archlint)",
+            "archlint binary {} not found (build it with `cargo build --profile fast` or pass --archlint)",
             archlint.display()
         );
     }
@@ -506,14 +506,19 @@ fn check_panel(panel: &Panel) -> Result<()> {
     Ok(())
 }
 
-/// target/release/archlint next to this example's binary, else under the manifest dir.
+/// The archlint of this example's own profile (`target/fast/archlint` for
+/// `--profile fast`), else target/release/archlint.
 fn default_archlint() -> PathBuf {
     if let Ok(exe) = std::env::current_exe() {
         // target/<profile>/examples/ecosystem -> target/<profile>/archlint
         if let Some(profile_dir) = exe.parent().and_then(|p| p.parent()) {
-            let candidate = profile_dir.join("../release/archlint");
-            if candidate.is_file() {
-                return candidate;
+            for candidate in [
+                profile_dir.join("archlint"),
+                profile_dir.join("../release/archlint"),
+            ] {
+                if candidate.is_file() {
+                    return candidate;
+                }
             }
         }
     }
