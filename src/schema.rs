@@ -21,6 +21,11 @@ struct Table {
     keys: Vec<(String, Vec<String>)>,
     /// Where the key was declared: (path, line).
     origin: Vec<(String, u32)>,
+    /// Indexes that are not unique: (name, columns). A column `*` stands for
+    /// an index whose columns were not read (it may serve any query).
+    indexes: Vec<(String, Vec<String>)>,
+    /// Created by DDL in a migration (not only restated by a `table!` macro).
+    from_ddl: bool,
 }
 
 /// One backend's tables.
@@ -117,6 +122,28 @@ impl<'a> View<'a> {
         self.tables.iter().any(|t| t.knows(table))
     }
 
+    /// Is a lookup on any of `cols` served by an index, primary key or
+    /// unique constraint of `table` whose leading column is one of them?
+    /// `None` when no schema declares the table with a key (a table whose
+    /// DDL archlint did not read in full is not judged).
+    pub fn leading_covered(&self, table: &str, cols: &[String]) -> Option<bool> {
+        let known: Vec<&Table> = self
+            .tables
+            .iter()
+            .filter_map(|t| t.tables.get(table))
+            .filter(|t| !t.keys.is_empty() && t.from_ddl)
+            .collect();
+        if known.is_empty() {
+            return None;
+        }
+        Some(known.iter().any(|t| {
+            t.keys
+                .iter()
+                .chain(t.indexes.iter())
+                .any(|(_, k)| k.first().is_some_and(|c| c == "*" || cols.contains(c)))
+        }))
+    }
+
     /// A natural key of `table` in any of the schemas.
     pub fn natural_key(&self, table: &str) -> Option<&'a [String]> {
         self.tables.iter().find_map(|t| t.natural_key(table))
@@ -154,6 +181,8 @@ impl Tables {
                 }
                 t.keys.clear();
                 t.origin.clear();
+                t.indexes.clear();
+                t.from_ddl = !path.ends_with(".rs");
                 for (i, k) in keys.iter().enumerate() {
                     let name = if i == 0 && k.len() == 1 && k[0] == "id" {
                         format!("{}_pkey", f.table)
@@ -174,7 +203,7 @@ impl Tables {
             }
             DdlChange::RenameColumn { from, to } => {
                 if let Some(t) = self.tables.get_mut(&f.table) {
-                    for (_, cols) in &mut t.keys {
+                    for (_, cols) in t.keys.iter_mut().chain(t.indexes.iter_mut()) {
                         for c in cols.iter_mut() {
                             if c == from {
                                 *c = to.clone();
@@ -187,6 +216,7 @@ impl Tables {
                 if let Some(t) = self.tables.get_mut(&f.table) {
                     let keep: Vec<bool> = t.keys.iter().map(|(_, k)| !k.contains(c)).collect();
                     retain_with(&mut t.keys, &mut t.origin, &keep);
+                    t.indexes.retain(|(_, k)| !k.contains(c));
                 }
             }
             DdlChange::AddUnique(cols) => {
@@ -204,17 +234,22 @@ impl Tables {
                     let t = self.tables.entry(f.table.clone()).or_default();
                     t.keys.push((name.clone(), columns.clone()));
                     t.origin.push((path.to_string(), line));
+                } else if let Some(t) = self.tables.get_mut(&f.table) {
+                    t.indexes.push((name.clone(), columns.clone()));
                 }
             }
             DdlChange::DropConstraint(name) | DdlChange::DropIndex(name) => {
                 for t in self.tables.values_mut() {
                     let keep: Vec<bool> = t.keys.iter().map(|(n, _)| n != name).collect();
                     retain_with(&mut t.keys, &mut t.origin, &keep);
+                    if !name.is_empty() {
+                        t.indexes.retain(|(n, _)| n != name);
+                    }
                 }
             }
             DdlChange::RenameIndex { from, to } => {
                 for t in self.tables.values_mut() {
-                    for (n, _) in &mut t.keys {
+                    for (n, _) in t.keys.iter_mut().chain(t.indexes.iter_mut()) {
                         if n == from {
                             *n = to.clone();
                         }

@@ -23,6 +23,7 @@ pub mod shared_database;
 pub mod stateful_service;
 pub mod unbounded_query;
 pub mod unhandled_external_call;
+pub mod unindexed_query;
 pub mod unused_suppression;
 
 /// A rule's identity and documentation.
@@ -190,6 +191,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &non_idempotent_mutation::NonIdempotentMutation,
         &unbounded_query::UnboundedQuery,
         &unhandled_external_call::UnhandledExternalCall,
+        &unindexed_query::UnindexedQuery,
         &unused_suppression::UnusedSuppression,
     ];
     v.sort_by_key(|r| r.meta().id);
