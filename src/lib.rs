@@ -26,6 +26,7 @@ pub mod rules;
 pub mod schema;
 pub mod secrets;
 pub mod semantics;
+pub mod services;
 pub mod source;
 
 use std::io::IsTerminal;

@@ -34,6 +34,9 @@ pub struct Stats {
     pub roles: std::collections::BTreeMap<&'static str, usize>,
     /// SQL statements skipped (sqlparser rejected them), salvaged, bodies and fragments.
     pub sql: SqlStats,
+    /// The service map: each deployable entry point with its routes, tables,
+    /// external systems and the critical rules it passes.
+    pub services: Vec<crate::services::Summary>,
 }
 
 /// The agent's output format (the contract), plus `stats`.
@@ -82,6 +85,7 @@ impl Report {
                 timings: a.timings.clone(),
                 roles: a.roles.clone(),
                 sql: a.sql.clone(),
+                services: a.services.clone(),
             },
             masks: a.masks.clone(),
         }
