@@ -26,6 +26,9 @@ struct Table {
     indexes: Vec<(String, Vec<String>)>,
     /// Created by DDL in a migration (not only restated by a `table!` macro).
     from_ddl: bool,
+    /// Created twice without a drop in between (`CREATE TABLE IF NOT
+    /// EXISTS` in two schema files): which definition holds is unknown.
+    recreated: bool,
 }
 
 /// One backend's tables.
@@ -133,7 +136,12 @@ impl<'a> View<'a> {
             .filter_map(|t| t.tables.get(table))
             .filter(|t| !t.keys.is_empty() && t.from_ddl)
             .collect();
-        if known.is_empty() {
+        if known.is_empty()
+            || self
+                .tables
+                .iter()
+                .any(|t| t.tables.get(table).is_some_and(|t| t.recreated))
+        {
             return None;
         }
         Some(known.iter().any(|t| {
@@ -179,6 +187,7 @@ impl Tables {
                     }
                     return;
                 }
+                t.recreated |= t.from_ddl;
                 t.keys.clear();
                 t.origin.clear();
                 t.indexes.clear();
