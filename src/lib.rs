@@ -136,6 +136,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Json => report::json::render(&report),
         Format::Text => report::text::render(&report, color, &load),
         Format::Sarif => report::sarif::render(&report, &analysis.rules, &analysis.suppressed),
+        Format::Mermaid => report::mermaid::render(&report),
         Format::Github => {
             report::github::render(&report, args.output.as_ref().and_then(|p| p.to_str()))
         }

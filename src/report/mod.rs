@@ -3,6 +3,7 @@
 
 pub mod github;
 pub mod json;
+pub mod mermaid;
 pub mod sarif;
 pub mod text;
 
@@ -18,6 +19,8 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    /// The service map as a Mermaid flowchart.
+    Mermaid,
 }
 
 #[derive(Serialize)]
