@@ -27,8 +27,9 @@ struct Table {
     /// Created by DDL in a migration (not only restated by a `table!` macro).
     from_ddl: bool,
     /// Created twice without a drop in between (`CREATE TABLE IF NOT
-    /// EXISTS` in two schema files): which definition holds is unknown.
-    recreated: bool,
+    /// EXISTS` in two schema files, one per database): the leading columns
+    /// of the earlier definitions' keys and indexes, any of which may hold.
+    prior: Vec<String>,
 }
 
 /// One backend's tables.
@@ -136,19 +137,15 @@ impl<'a> View<'a> {
             .filter_map(|t| t.tables.get(table))
             .filter(|t| !t.keys.is_empty() && t.from_ddl)
             .collect();
-        if known.is_empty()
-            || self
-                .tables
-                .iter()
-                .any(|t| t.tables.get(table).is_some_and(|t| t.recreated))
-        {
+        if known.is_empty() {
             return None;
         }
         Some(known.iter().any(|t| {
-            t.keys
-                .iter()
-                .chain(t.indexes.iter())
-                .any(|(_, k)| k.first().is_some_and(|c| c == "*" || cols.contains(c)))
+            t.prior.iter().any(|c| c == "*" || cols.contains(c))
+                || t.keys
+                    .iter()
+                    .chain(t.indexes.iter())
+                    .any(|(_, k)| k.first().is_some_and(|c| c == "*" || cols.contains(c)))
         }))
     }
 
@@ -187,7 +184,15 @@ impl Tables {
                     }
                     return;
                 }
-                t.recreated |= t.from_ddl;
+                if t.from_ddl {
+                    let lead: Vec<String> = t
+                        .keys
+                        .iter()
+                        .chain(t.indexes.iter())
+                        .filter_map(|(_, k)| k.first().cloned())
+                        .collect();
+                    t.prior.extend(lead);
+                }
                 t.keys.clear();
                 t.origin.clear();
                 t.indexes.clear();

@@ -120,13 +120,18 @@ pub fn build(units: &[Unit], endpoints: &[Vec<Endpoint>], g: &PackageGraph) -> V
             g,
         ));
     }
-    // Packages with routes that no entry runs: a service each.
+    // Packages with routes that no entry runs: a service each; in a
+    // language with no entry archlint recognises, one service for all of
+    // them (the routes of one server are often spread over packages).
     let covered: HashSet<usize> = out
         .iter()
         .filter(|s| s.kind == Kind::Http)
         .flat_map(|s| s.files.iter().copied())
         .collect();
+    let entry_families: HashSet<crate::model::Family> =
+        out.iter().map(|s| s.language.family()).collect();
     let mut orphan_pkgs: Vec<PkgId> = Vec::new();
+    let mut merged: HashSet<crate::model::Family> = HashSet::new();
     for &fi in &order {
         if endpoints[fi].is_empty() || covered.contains(&fi) || units[fi].model.kind.test {
             continue;
@@ -135,10 +140,21 @@ pub fn build(units: &[Unit], endpoints: &[Vec<Endpoint>], g: &PackageGraph) -> V
         if g.packages[p].client || orphan_pkgs.contains(&p) {
             continue;
         }
-        orphan_pkgs.push(p);
         let pkg = &g.packages[p];
+        let family = pkg.family;
+        let whole_family = !entry_families.contains(&family);
+        if whole_family && !merged.insert(family) {
+            continue;
+        }
+        orphan_pkgs.push(p);
         let files: Vec<usize> = (0..units.len())
-            .filter(|&o| g.reaches(p, g.of_file[o]) && units[o].model.lang.family() == pkg.family)
+            .filter(|&o| {
+                units[o].model.lang.family() == family
+                    && (g.reaches(p, g.of_file[o])
+                        || whole_family
+                            && !g.packages[g.of_file[o]].client
+                            && !covered.contains(&o))
+            })
             .collect();
         let first = &endpoints[fi][0];
         out.push(new_service(

@@ -296,7 +296,21 @@ fn statement_facts(st: &Statement) -> SqlFacts {
             let facts = at
                 .operations
                 .iter()
-                .filter_map(|op| alter_change(&op.to_string()))
+                .flat_map(|op| {
+                    let text = op.to_string();
+                    let change = alter_change(&text);
+                    // `ADD COLUMN url TEXT UNIQUE`: the column is a key too.
+                    let key = match &change {
+                        Some(DdlChange::AddColumn(c)) => {
+                            let def = text.to_ascii_uppercase();
+                            let def = def.split("REFERENCES").next().unwrap_or("");
+                            (def.contains(" UNIQUE") || def.contains("PRIMARY KEY"))
+                                .then(|| DdlChange::AddUnique(vec![c.clone()]))
+                        }
+                        _ => None,
+                    };
+                    change.into_iter().chain(key)
+                })
                 .map(|change| DdlFact {
                     table: table.clone(),
                     change,

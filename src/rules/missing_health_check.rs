@@ -43,6 +43,23 @@ fn health() -> &'static Regex {
     })
 }
 
+/// A health path written as a string in the service's code (`const
+/// PING_PATH: &str = "/ping"`, a route whose path the route reader did not
+/// resolve): the service has a health route archlint could not place.
+fn health_path_literal(ctx: &ProgramCtx, svc: &crate::services::Service) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^/(?:api/)?(?:v\d+/)?(health|healthz|healthcheck|health-check|ready|readyz|readiness|live|livez|liveness|ping|heartbeat|status)(/.*)?$").unwrap()
+    });
+    svc.files.iter().any(|&f| {
+        let m = ctx.units[f].model;
+        !m.kind.test
+            && m.literals
+                .iter()
+                .any(|l| !l.in_test && !l.in_comment && re.is_match(&l.value))
+    })
+}
+
 impl Rule for MissingHealthCheck {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -57,6 +74,7 @@ impl Rule for MissingHealthCheck {
             if all
                 .iter()
                 .any(|e| health().is_match(&e.path) || health().is_match(&e.handler))
+                || health_path_literal(ctx, svc)
             {
                 continue;
             }

@@ -110,14 +110,15 @@ impl Rule for UnindexedQuery {
             } else if !sql_file {
                 continue;
             }
-            for (table, cols, what) in lookups(sel) {
+            for (table, cols, what, other) in lookups(sel) {
                 if !is_written(&written, &table)
                     || unread.contains(table.as_str())
                     || all_flags(&cols)
                 {
                     continue;
                 }
-                if schema.leading_covered(&table, &cols) != Some(false) {
+                let all: Vec<String> = cols.iter().chain(other.iter()).cloned().collect();
+                if schema.leading_covered(&table, &all) != Some(false) {
                     continue;
                 }
                 out.push(finding(
@@ -158,7 +159,7 @@ impl Rule for UnindexedQuery {
             {
                 continue;
             }
-            let Some((table, cols)) = orm_lookup(m, &chain, &schema) else {
+            let Some((table, cols, other)) = orm_lookup(m, &chain, &schema) else {
                 continue;
             };
             if cols.is_empty()
@@ -168,7 +169,8 @@ impl Rule for UnindexedQuery {
             {
                 continue;
             }
-            if schema.leading_covered(&table, &cols) != Some(false) {
+            let all: Vec<String> = cols.iter().chain(other.iter()).cloned().collect();
+            if schema.leading_covered(&table, &all) != Some(false) {
                 continue;
             }
             let first = &m.calls[chain[0]];
@@ -232,8 +234,12 @@ fn finding(
     .function(function)
 }
 
-/// The lookups of a SELECT to check: (table, columns, what the query does).
-fn lookups(sel: &SelectFacts) -> Vec<(String, Vec<String>, &'static str)> {
+/// The lookups of a SELECT to check: (table, columns pinned by equality,
+/// what the query does, other columns its WHERE constrains). An index led by
+/// any constrained column (a range, `IS NULL`) may serve the query.
+type Lookup = (String, Vec<String>, &'static str, Vec<String>);
+
+fn lookups(sel: &SelectFacts) -> Vec<Lookup> {
     let mut out = Vec::new();
     for s in std::iter::once(sel).chain(sel.branches.iter()) {
         let Some((main, alias)) = s.tables.first() else {
@@ -255,12 +261,12 @@ fn lookups(sel: &SelectFacts) -> Vec<(String, Vec<String>, &'static str)> {
         // Unqualified columns with joins: which table they belong to is unknown.
         let unsure = !s.joins.is_empty() && s.pinned.iter().any(|(q, _)| q.is_none());
         if !pinned.is_empty() && !unsure {
-            out.push((main.clone(), dedup(pinned), "filters"));
+            out.push((main.clone(), dedup(pinned), "filters", s.filtered.clone()));
         } else if s.pinned.is_empty() && s.filtered.is_empty() && s.limited && s.joins.is_empty() {
             // A page of the whole table in an order: the sort reads every row.
             if let Some((q, c)) = s.order_by.first() {
                 if mine(q) {
-                    out.push((main.clone(), vec![c.clone()], "sorts"));
+                    out.push((main.clone(), vec![c.clone()], "sorts", Vec::new()));
                 }
             }
         }
@@ -276,7 +282,12 @@ fn lookups(sel: &SelectFacts) -> Vec<(String, Vec<String>, &'static str)> {
             if pinned_here || pinned_is_empty_scan(s) {
                 continue;
             }
-            out.push((j.table.clone(), dedup(j.equated.clone()), "joins"));
+            out.push((
+                j.table.clone(),
+                dedup(j.equated.clone()),
+                "joins",
+                Vec::new(),
+            ));
         }
     }
     out
@@ -423,8 +434,22 @@ fn str_arg(m: &FileModel, c: &crate::model::Call, i: usize) -> Option<String> {
     }
 }
 
-/// The table and equality columns of an ORM chain that reads rows.
-fn orm_lookup(m: &FileModel, chain: &[usize], schema: &View) -> Option<(String, Vec<String>)> {
+/// The table, equality columns and other constrained columns of an ORM chain that reads rows.
+fn orm_lookup(
+    m: &FileModel,
+    chain: &[usize],
+    schema: &View,
+) -> Option<(String, Vec<String>, Vec<String>)> {
+    static OTHER: OnceLock<Regex> = OnceLock::new();
+    let other_re = OTHER.get_or_init(|| {
+        Regex::new(r"(?:(\w+)::)?(\w+)\.(?:is_null|is_not_null|gt|lt|ge|le|ne|like|ilike|between|is_in|is_not_in|gte|lte)\(").unwrap()
+    });
+    let mut other: Vec<String> = Vec::new();
+    for &x in chain {
+        for a in &m.calls[x].args {
+            other.extend(other_re.captures_iter(&a.text).map(|c| snake(&c[2])));
+        }
+    }
     static DIESEL: OnceLock<Regex> = OnceLock::new();
     static SEA: OnceLock<Regex> = OnceLock::new();
     static PY: OnceLock<Regex> = OnceLock::new();
@@ -458,7 +483,7 @@ fn orm_lookup(m: &FileModel, chain: &[usize], schema: &View) -> Option<(String, 
                         cols.extend(sea.captures_iter(&a.text).map(|x| snake(&x[1])));
                     }
                 }
-                return Some((table, dedup(cols)));
+                return Some((table, dedup(cols), other));
             }
             // diesel: `users::table.filter(users::email.eq(e)).first(conn)`
             if first.kind != CallKind::Method || !names.iter().any(|n| *n == "filter") {
@@ -486,7 +511,7 @@ fn orm_lookup(m: &FileModel, chain: &[usize], schema: &View) -> Option<(String, 
                     }
                 }
             }
-            Some((root.to_string(), dedup(cols)))
+            Some((root.to_string(), dedup(cols), other))
         }
         crate::model::Lang::Python => {
             // SQLAlchemy: `session.query(Order).filter_by(customer_id=x).all()`,
@@ -520,7 +545,7 @@ fn orm_lookup(m: &FileModel, chain: &[usize], schema: &View) -> Option<(String, 
                     _ => {}
                 }
             }
-            Some((table, dedup(cols)))
+            Some((table, dedup(cols), other))
         }
         crate::model::Lang::TypeScript | crate::model::Lang::JavaScript => {
             // knex: `knex('orders').where('customer_id', id)` / `.where({ customer_id: id })`
@@ -540,7 +565,7 @@ fn orm_lookup(m: &FileModel, chain: &[usize], schema: &View) -> Option<(String, 
                     }
                 }
             }
-            Some((table, dedup(cols)))
+            Some((table, dedup(cols), other))
         }
         crate::model::Lang::Go => {
             // gorm: `db.Table("orders").Where("customer_id = ?", id).Find(&out)`,
@@ -559,7 +584,7 @@ fn orm_lookup(m: &FileModel, chain: &[usize], schema: &View) -> Option<(String, 
                     cols.extend(frag.captures_iter(&f).map(|x| x[1].to_ascii_lowercase()));
                 }
             }
-            Some((table, dedup(cols)))
+            Some((table, dedup(cols), other))
         }
         _ => None,
     }
@@ -585,20 +610,22 @@ fn written_tables(ctx: &ProgramCtx) -> String {
             if c.in_test || !is_write_call(&c.name) {
                 continue;
             }
-            let chain = m.chain(id);
-            for &x in &chain {
+            // The table named at the write: `insert_into(users::table)`,
+            // `knex('orders').insert(..)`, `db.Table("orders").Create(..)`,
+            // `post::Entity::insert(..)`, `session.add(Order(..))`.
+            for &x in &m.chain(id) {
                 let cx = &m.calls[x];
                 if let Some(t) = str_arg(m, cx, 0) {
                     if matches!(cx.name.as_str(), "knex" | "db" | "Table" | "from" | "into") {
                         set.insert(t.to_ascii_lowercase());
                     }
                 }
-                for seg in cx.path.iter().chain(std::iter::once(&cx.root)) {
-                    add_ident(&mut set, seg);
-                }
-                for a in &cx.args {
-                    add_ident(&mut set, &a.text);
-                }
+            }
+            if let Some(a) = c.args.first() {
+                add_ident(&mut set, &a.text);
+            }
+            if c.kind == CallKind::Path && c.path.len() >= 2 {
+                add_ident(&mut set, &c.path[..c.path.len() - 1].join("::"));
             }
         }
     }
