@@ -427,4 +427,47 @@ mod tests {
             .unique_key_within("s", &slug)
             .is_some());
     }
+
+    #[test]
+    fn leading_columns_of_indexes_keys_and_earlier_definitions() {
+        let m1 = facts(
+            "CREATE TABLE orders (id BIGSERIAL PRIMARY KEY, customer_id BIGINT, status TEXT, sku TEXT);
+             CREATE INDEX orders_status ON orders (status, customer_id);
+             CREATE INDEX orders_sku ON orders (sku);",
+        );
+        let m2 = facts("DROP INDEX orders_sku; ALTER TABLE orders RENAME COLUMN status TO state;");
+        let all: Vec<(&str, &DdlFact)> = m1
+            .iter()
+            .map(|f| ("1.sql", f))
+            .chain(m2.iter().map(|f| ("2.sql", f)))
+            .collect();
+        let s = Schema::build(all);
+        let v = s.view("src/db.rs");
+        let c = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(v.leading_covered("orders", &c(&["id"])), Some(true));
+        assert_eq!(v.leading_covered("orders", &c(&["state"])), Some(true));
+        assert_eq!(
+            v.leading_covered("orders", &c(&["customer_id"])),
+            Some(false)
+        );
+        assert_eq!(
+            v.leading_covered("orders", &c(&["sku"])),
+            Some(false),
+            "dropped"
+        );
+        assert_eq!(v.leading_covered("unknown", &c(&["id"])), None);
+        // The same table in two schema files: any definition may hold.
+        let a = facts("CREATE TABLE IF NOT EXISTS posts (id TEXT PRIMARY KEY, slug TEXT);");
+        let b = facts("CREATE TABLE IF NOT EXISTS posts (id TEXT, slug TEXT, UNIQUE (slug));");
+        let all: Vec<(&str, &DdlFact)> = a
+            .iter()
+            .map(|f| ("mysql.sql", f))
+            .chain(b.iter().map(|f| ("sqlite.sql", f)))
+            .collect();
+        let s = Schema::build(all);
+        assert_eq!(
+            s.view("x.go").leading_covered("posts", &c(&["id"])),
+            Some(true)
+        );
+    }
 }

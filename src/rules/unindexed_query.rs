@@ -486,7 +486,7 @@ fn orm_lookup(
                 return Some((table, dedup(cols), other));
             }
             // diesel: `users::table.filter(users::email.eq(e)).first(conn)`
-            if first.kind != CallKind::Method || !names.iter().any(|n| *n == "filter") {
+            if first.kind != CallKind::Method || !names.contains(&"filter") {
                 return None;
             }
             let root = first.root.trim_end_matches("::table");
@@ -673,38 +673,4 @@ fn is_write_call(name: &str) -> bool {
             | "Delete"
             | "replace_into"
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    #[ignore]
-    fn dump() {
-        let k = crate::knowledge::Knowledge::load(None).unwrap();
-        for p in std::env::var("DUMP").unwrap().split(',') {
-            let text = std::fs::read_to_string(p).unwrap();
-            let lang = crate::frontend::lang_of(p);
-            let kind = crate::frontend::path_kind(p);
-            let b = crate::budget::Budget::starting_now(None);
-            let m = if lang == crate::model::Lang::Rust {
-                crate::frontend::rust::lower(&text, kind, vec![], &k, Default::default(), &b)
-                    .unwrap()
-            } else {
-                crate::frontend::treesitter::lower(&text, lang, p, kind, &k, Default::default(), &b)
-                    .unwrap()
-            };
-            for (i, c) in m.calls.iter().enumerate() {
-                eprintln!(
-                    "{i} {:?} name={} path={:?} root={} args={:?} next={:?} func={:?}",
-                    c.kind,
-                    c.name,
-                    c.path,
-                    c.root,
-                    c.args.iter().map(|a| &a.text).collect::<Vec<_>>(),
-                    c.next,
-                    c.func
-                );
-            }
-        }
-    }
 }
