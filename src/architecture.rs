@@ -47,6 +47,11 @@ pub fn schema_changes(a: &Analysis) -> Vec<SchemaChange> {
                 continue;
             };
             for d in ds {
+                // An inline index of a salvaged CREATE TABLE, its columns unread.
+                if matches!(&d.change, DdlChange::CreateIndex { columns, .. } if columns.iter().any(|c| c == "*"))
+                {
+                    continue;
+                }
                 let change = match &d.change {
                     DdlChange::CreateTable { .. } => "create table".to_string(),
                     DdlChange::DropTable => "drop table".into(),
@@ -475,6 +480,7 @@ pub fn recommendations(a: &Analysis) -> Vec<String> {
                 "non-idempotent-mutation" => "make retried POSTs safe with an `Idempotency-Key`, a unique natural key or `ON CONFLICT`",
                 "missing-rate-limit" => "rate-limit mutation endpoints per client (or document the gateway that does)",
                 "missing-input-validation" => "validate request bodies before they reach the database (`validator`, `garde`, domain types)",
+                "unindexed-query" => "add the indexes request-path queries need (`CREATE INDEX CONCURRENTLY ON t (cols)`), led by the columns they filter, join or sort on",
                 "unused-suppression" => "remove suppression comments that no longer silence anything",
                 _ => "fix the findings of this rule",
             };

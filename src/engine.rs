@@ -141,6 +141,8 @@ pub struct Analysis {
     pub rules: Vec<&'static dyn Rule>,
     /// Every HTTP route with its full path, by file and line.
     pub endpoints: Vec<crate::routes::Endpoint>,
+    /// The services of the tree, for the report's service map.
+    pub services: Vec<crate::services::Summary>,
     /// Files per role (`vendored` ones were not analysed).
     pub roles: std::collections::BTreeMap<&'static str, usize>,
     pub sql: SqlStats,
@@ -239,8 +241,8 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
     let parse_ms = t1.elapsed().as_millis() as u64;
 
     // Secrets only: nothing to link, no routes, no program-wide rule.
-    let (endpoints, program, link_ms, rules_ms) = if shared.secrets_only {
-        (Vec::new(), Vec::new(), 0, 0)
+    let (endpoints, program, link_ms, rules_ms, mut services) = if shared.secrets_only {
+        (Vec::new(), Vec::new(), 0, 0, Vec::new())
     } else {
         // Link once, then the program-wide rules, file by file in parallel.
         let t2 = Instant::now();
@@ -294,12 +296,14 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
             .iter()
             .flat_map(|r| r.deps.iter().cloned())
             .collect();
+        let services = crate::services::build(&units, &endpoints, &linked.packages);
         let ctx = ProgramCtx {
             units: &units,
             endpoints: &endpoints,
             linked: &linked,
             k: &k,
             deps: &deps,
+            services: &services,
             memo: Default::default(),
         };
         let program: Vec<(Vec<Finding>, Vec<String>)> = pool.install(|| {
@@ -329,8 +333,12 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
                 .collect()
         });
         let rules_ms = t3.elapsed().as_millis() as u64;
+        let summaries: Vec<crate::services::Summary> = services
+            .iter()
+            .map(|s| crate::services::summarize(&units, s, &linked.packages, &deps))
+            .collect();
         drop(units);
-        (endpoints, program, link_ms, rules_ms)
+        (endpoints, program, link_ms, rules_ms, summaries)
     };
 
     let mut findings: Vec<Finding> = Vec::new();
@@ -382,7 +390,9 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         *roles.entry(r.role.as_str()).or_insert(0) += 1;
     }
     let sql = SqlStats::of(&results);
+    crate::services::finish(&mut services, &all_endpoints, &findings);
     Ok(Analysis {
+        services,
         roles,
         sql,
         files_scanned: results.len(),

@@ -27,6 +27,7 @@ pub mod rules;
 pub mod schema;
 pub mod secrets;
 pub mod semantics;
+pub mod services;
 pub mod source;
 
 use std::io::IsTerminal;
@@ -142,6 +143,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         Format::Json => report::json::render(&report),
         Format::Text => report::text::render(&report, color, &load),
         Format::Sarif => report::sarif::render(&report, &analysis.rules, &analysis.suppressed),
+        Format::Mermaid => report::mermaid::render(&report),
         Format::Github => {
             report::github::render(&report, args.output.as_ref().and_then(|p| p.to_str()))
         }

@@ -367,6 +367,8 @@ pub struct SelectFacts {
     /// Keyset pagination (`WHERE id > $1 ORDER BY id` with a LIMIT) is covered by
     /// `limited`; this records a cursor predicate without LIMIT for the message.
     pub cursor: bool,
+    /// The ORDER BY columns, in order, with their qualifier (expressions left out).
+    pub order_by: Vec<(Option<String>, String)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -21,6 +21,15 @@ struct Table {
     keys: Vec<(String, Vec<String>)>,
     /// Where the key was declared: (path, line).
     origin: Vec<(String, u32)>,
+    /// Indexes that are not unique: (name, columns). A column `*` stands for
+    /// an index whose columns were not read (it may serve any query).
+    indexes: Vec<(String, Vec<String>)>,
+    /// Created by DDL in a migration (not only restated by a `table!` macro).
+    from_ddl: bool,
+    /// Created twice without a drop in between (`CREATE TABLE IF NOT
+    /// EXISTS` in two schema files, one per database): the leading columns
+    /// of the earlier definitions' keys and indexes, any of which may hold.
+    prior: Vec<String>,
 }
 
 /// One backend's tables.
@@ -117,6 +126,29 @@ impl<'a> View<'a> {
         self.tables.iter().any(|t| t.knows(table))
     }
 
+    /// Is a lookup on any of `cols` served by an index, primary key or
+    /// unique constraint of `table` whose leading column is one of them?
+    /// `None` when no schema declares the table with a key (a table whose
+    /// DDL archlint did not read in full is not judged).
+    pub fn leading_covered(&self, table: &str, cols: &[String]) -> Option<bool> {
+        let known: Vec<&Table> = self
+            .tables
+            .iter()
+            .filter_map(|t| t.tables.get(table))
+            .filter(|t| !t.keys.is_empty() && t.from_ddl)
+            .collect();
+        if known.is_empty() {
+            return None;
+        }
+        Some(known.iter().any(|t| {
+            t.prior.iter().any(|c| c == "*" || cols.contains(c))
+                || t.keys
+                    .iter()
+                    .chain(t.indexes.iter())
+                    .any(|(_, k)| k.first().is_some_and(|c| c == "*" || cols.contains(c)))
+        }))
+    }
+
     /// A natural key of `table` in any of the schemas.
     pub fn natural_key(&self, table: &str) -> Option<&'a [String]> {
         self.tables.iter().find_map(|t| t.natural_key(table))
@@ -152,8 +184,19 @@ impl Tables {
                     }
                     return;
                 }
+                if t.from_ddl {
+                    let lead: Vec<String> = t
+                        .keys
+                        .iter()
+                        .chain(t.indexes.iter())
+                        .filter_map(|(_, k)| k.first().cloned())
+                        .collect();
+                    t.prior.extend(lead);
+                }
                 t.keys.clear();
                 t.origin.clear();
+                t.indexes.clear();
+                t.from_ddl = !path.ends_with(".rs");
                 for (i, k) in keys.iter().enumerate() {
                     let name = if i == 0 && k.len() == 1 && k[0] == "id" {
                         format!("{}_pkey", f.table)
@@ -174,7 +217,7 @@ impl Tables {
             }
             DdlChange::RenameColumn { from, to } => {
                 if let Some(t) = self.tables.get_mut(&f.table) {
-                    for (_, cols) in &mut t.keys {
+                    for (_, cols) in t.keys.iter_mut().chain(t.indexes.iter_mut()) {
                         for c in cols.iter_mut() {
                             if c == from {
                                 *c = to.clone();
@@ -187,6 +230,7 @@ impl Tables {
                 if let Some(t) = self.tables.get_mut(&f.table) {
                     let keep: Vec<bool> = t.keys.iter().map(|(_, k)| !k.contains(c)).collect();
                     retain_with(&mut t.keys, &mut t.origin, &keep);
+                    t.indexes.retain(|(_, k)| !k.contains(c));
                 }
             }
             DdlChange::AddUnique(cols) => {
@@ -204,17 +248,22 @@ impl Tables {
                     let t = self.tables.entry(f.table.clone()).or_default();
                     t.keys.push((name.clone(), columns.clone()));
                     t.origin.push((path.to_string(), line));
+                } else if let Some(t) = self.tables.get_mut(&f.table) {
+                    t.indexes.push((name.clone(), columns.clone()));
                 }
             }
             DdlChange::DropConstraint(name) | DdlChange::DropIndex(name) => {
                 for t in self.tables.values_mut() {
                     let keep: Vec<bool> = t.keys.iter().map(|(n, _)| n != name).collect();
                     retain_with(&mut t.keys, &mut t.origin, &keep);
+                    if !name.is_empty() {
+                        t.indexes.retain(|(n, _)| n != name);
+                    }
                 }
             }
             DdlChange::RenameIndex { from, to } => {
                 for t in self.tables.values_mut() {
-                    for (n, _) in &mut t.keys {
+                    for (n, _) in t.keys.iter_mut().chain(t.indexes.iter_mut()) {
                         if n == from {
                             *n = to.clone();
                         }
@@ -377,5 +426,48 @@ mod tests {
             .view("queries/mysql/q.sql")
             .unique_key_within("s", &slug)
             .is_some());
+    }
+
+    #[test]
+    fn leading_columns_of_indexes_keys_and_earlier_definitions() {
+        let m1 = facts(
+            "CREATE TABLE orders (id BIGSERIAL PRIMARY KEY, customer_id BIGINT, status TEXT, sku TEXT);
+             CREATE INDEX orders_status ON orders (status, customer_id);
+             CREATE INDEX orders_sku ON orders (sku);",
+        );
+        let m2 = facts("DROP INDEX orders_sku; ALTER TABLE orders RENAME COLUMN status TO state;");
+        let all: Vec<(&str, &DdlFact)> = m1
+            .iter()
+            .map(|f| ("1.sql", f))
+            .chain(m2.iter().map(|f| ("2.sql", f)))
+            .collect();
+        let s = Schema::build(all);
+        let v = s.view("src/db.rs");
+        let c = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(v.leading_covered("orders", &c(&["id"])), Some(true));
+        assert_eq!(v.leading_covered("orders", &c(&["state"])), Some(true));
+        assert_eq!(
+            v.leading_covered("orders", &c(&["customer_id"])),
+            Some(false)
+        );
+        assert_eq!(
+            v.leading_covered("orders", &c(&["sku"])),
+            Some(false),
+            "dropped"
+        );
+        assert_eq!(v.leading_covered("unknown", &c(&["id"])), None);
+        // The same table in two schema files: any definition may hold.
+        let a = facts("CREATE TABLE IF NOT EXISTS posts (id TEXT PRIMARY KEY, slug TEXT);");
+        let b = facts("CREATE TABLE IF NOT EXISTS posts (id TEXT, slug TEXT, UNIQUE (slug));");
+        let all: Vec<(&str, &DdlFact)> = a
+            .iter()
+            .map(|f| ("mysql.sql", f))
+            .chain(b.iter().map(|f| ("sqlite.sql", f)))
+            .collect();
+        let s = Schema::build(all);
+        assert_eq!(
+            s.view("x.go").leading_covered("posts", &c(&["id"])),
+            Some(true)
+        );
     }
 }

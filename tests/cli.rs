@@ -302,7 +302,7 @@ fn json_architecture_snapshot() {
 fn rules_and_explain() {
     let out = run(&["rules"]);
     let s = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(s.lines().count(), 13);
+    assert_eq!(s.lines().count(), 14);
     let out = run(&["explain", "n-plus-one-query"]);
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("## Why it matters") && s.contains("## How to fix"));

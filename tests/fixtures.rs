@@ -233,3 +233,8 @@ fn missing_health_check() {
 fn stateful_service() {
     check_rule("stateful-service");
 }
+
+#[test]
+fn unindexed_query() {
+    check_rule("unindexed-query");
+}

@@ -10,7 +10,7 @@
 use regex::Regex;
 use sqlparser::ast::{
     BinaryOperator, Expr, GroupByExpr, InTarget, JoinConstraint, JoinOperator, LimitClause,
-    ObjectType, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+    ObjectType, OrderByKind, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
 };
 use sqlparser::dialect::{
     Dialect as SqlDialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect,
@@ -265,23 +265,52 @@ fn statement_facts(st: &Statement) -> SqlFacts {
                     keys.push(vec![unquote(&c.name.value)]);
                 }
             }
+            // MySQL's inline `KEY name (cols)` / `INDEX name (cols)`: indexes that are not unique.
+            let mut indexes = Vec::new();
             for tc in &ct.constraints {
-                if let Some(cols) = key_columns(&tc.to_string()) {
+                let text = tc.to_string();
+                if let Some(cols) = key_columns(&text) {
                     keys.push(cols);
+                } else if let Some(cols) = index_columns(&text) {
+                    indexes.push(cols);
                 }
             }
-            SqlFacts::Ddl(vec![DdlFact {
-                table,
+            let mut facts = vec![DdlFact {
+                table: table.clone(),
                 change: DdlChange::CreateTable { keys },
                 pos: Pos::default(),
-            }])
+            }];
+            facts.extend(indexes.into_iter().map(|columns| DdlFact {
+                table: table.clone(),
+                change: DdlChange::CreateIndex {
+                    name: String::new(),
+                    columns,
+                    unique: false,
+                },
+                pos: Pos::default(),
+            }));
+            SqlFacts::Ddl(facts)
         }
         Statement::AlterTable(at) => {
             let table = last_ident(&at.name.to_string());
             let facts = at
                 .operations
                 .iter()
-                .filter_map(|op| alter_change(&op.to_string()))
+                .flat_map(|op| {
+                    let text = op.to_string();
+                    let change = alter_change(&text);
+                    // `ADD COLUMN url TEXT UNIQUE`: the column is a key too.
+                    let key = match &change {
+                        Some(DdlChange::AddColumn(c)) => {
+                            let def = text.to_ascii_uppercase();
+                            let def = def.split("REFERENCES").next().unwrap_or("");
+                            (def.contains(" UNIQUE") || def.contains("PRIMARY KEY"))
+                                .then(|| DdlChange::AddUnique(vec![c.clone()]))
+                        }
+                        _ => None,
+                    };
+                    change.into_iter().chain(key)
+                })
                 .map(|change| DdlFact {
                     table: table.clone(),
                     change,
@@ -391,6 +420,21 @@ fn key_columns(constraint: &str) -> Option<Vec<String>> {
     )
 }
 
+/// `INDEX name (a, b)` / `KEY name (a)` (a table constraint that is not unique).
+fn index_columns(constraint: &str) -> Option<Vec<String>> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)^\s*(?:INDEX|KEY)\s*(?:[\w`\x22]+\s*)?\(([^)]*)\)").unwrap()
+    });
+    let c = re.captures(constraint)?;
+    let cols: Vec<String> = c[1]
+        .split(',')
+        .map(|s| unquote(s.split_whitespace().next().unwrap_or("")))
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!cols.is_empty()).then_some(cols)
+}
+
 /// `s` without its leading keyword `kw` (any case) and the word boundary after it.
 fn strip_prefix_ci<'a>(s: &'a str, kw: &str) -> Option<&'a str> {
     let head = s.get(..kw.len())?;
@@ -456,7 +500,16 @@ pub(crate) fn alter_change(op: &str) -> Option<DdlChange> {
             .iter()
             .any(|k| strip_prefix_ci(rest, k).is_some())
         {
-            return None;
+            return index_columns(rest).map(|columns| DdlChange::CreateIndex {
+                name: rest
+                    .split_whitespace()
+                    .nth(1)
+                    .filter(|n| !n.starts_with('('))
+                    .map(unquote)
+                    .unwrap_or_default(),
+                columns,
+                unique: false,
+            });
         }
     }
     if let Some(c) = add_col.captures(op) {
@@ -488,6 +541,11 @@ fn query_facts(q: &Query) -> SelectFacts {
         Some(LimitClause::OffsetCommaLimit { .. }) => true,
         None => false,
     } || q.fetch.is_some();
+    if let Some(ob) = &q.order_by {
+        if let OrderByKind::Expressions(es) = &ob.kind {
+            f.order_by = es.iter().map_while(|e| column(&e.expr)).collect();
+        }
+    }
     if limited {
         f.limited = true;
         for b in &mut f.branches {

@@ -508,6 +508,7 @@ fn create_table(r: &mut Reader) -> Salvage {
     };
     let src = r.src;
     let mut keys: Vec<Vec<String>> = Vec::new();
+    let mut unread_index = false;
     if let Some(items) = r.group() {
         for it in items {
             let mut ir = Reader { src, t: it, i: 0 };
@@ -530,11 +531,17 @@ fn create_table(r: &mut Reader) -> Salvage {
                 }
                 continue;
             }
-            if [
-                "foreign", "check", "exclude", "index", "key", "like", "fulltext", "spatial",
-            ]
-            .iter()
-            .any(|k| ir.peek_is(k))
+            // An inline index whose columns are not read here: it may cover any column.
+            if ["index", "key", "fulltext", "spatial"]
+                .iter()
+                .any(|k| ir.peek_is(k))
+            {
+                unread_index = true;
+                continue;
+            }
+            if ["foreign", "check", "exclude", "like"]
+                .iter()
+                .any(|k| ir.peek_is(k))
             {
                 continue;
             }
@@ -557,10 +564,18 @@ fn create_table(r: &mut Reader) -> Salvage {
             }
         }
     }
-    Salvage::Facts(SqlFacts::Ddl(vec![fact(
-        &table,
-        DdlChange::CreateTable { keys },
-    )]))
+    let mut facts = vec![fact(&table, DdlChange::CreateTable { keys })];
+    if unread_index {
+        facts.push(fact(
+            &table,
+            DdlChange::CreateIndex {
+                name: String::new(),
+                columns: vec!["*".into()],
+                unique: false,
+            },
+        ));
+    }
+    Salvage::Facts(SqlFacts::Ddl(facts))
 }
 
 fn alter_table(r: &mut Reader) -> Salvage {

@@ -4,6 +4,7 @@
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod mermaid;
 pub mod sarif;
 pub mod text;
 
@@ -21,6 +22,8 @@ pub enum Format {
     Github,
     /// A review to post as a pull-request comment.
     Markdown,
+    /// The service map as a Mermaid flowchart.
+    Mermaid,
 }
 
 #[derive(Serialize)]
@@ -37,6 +40,9 @@ pub struct Stats {
     pub roles: std::collections::BTreeMap<&'static str, usize>,
     /// SQL statements skipped (sqlparser rejected them), salvaged, bodies and fragments.
     pub sql: SqlStats,
+    /// The service map: each deployable entry point with its routes, tables,
+    /// external systems and the critical rules it passes.
+    pub services: Vec<crate::services::Summary>,
 }
 
 /// The agent's output format (the contract), plus `stats`.
@@ -85,6 +91,7 @@ impl Report {
                 timings: a.timings.clone(),
                 roles: a.roles.clone(),
                 sql: a.sql.clone(),
+                services: a.services.clone(),
             },
             masks: a.masks.clone(),
         }

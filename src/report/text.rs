@@ -128,6 +128,7 @@ pub fn render(r: &Report, color: bool, load: &dyn Fn(&str) -> Option<String>) ->
     for b in &r.blockers {
         out.push_str(&format!("blocker: {b}\n"));
     }
+    out.push_str(&services(r));
     let s = &r.stats;
     out.push_str(&format!(
         "archlint: {} files scanned, {} errors, {} warnings, {} infos, {} blockers in {:.2}s\n",
@@ -139,6 +140,66 @@ pub fn render(r: &Report, color: bool, load: &dyn Fn(&str) -> Option<String>) ->
         s.elapsed_ms as f64 / 1000.0
     ));
     out
+}
+
+/// Services shown in full in the summary; the rest are counted.
+const MAX_SERVICES: usize = 12;
+
+/// The per-service summary that ends the text report: one line per service
+/// and one for the critical rules it fails.
+fn services(r: &Report) -> String {
+    use crate::services::Kind;
+    let list = &r.stats.services;
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut s = format!("services ({}):\n", list.len());
+    for svc in list.iter().take(MAX_SERVICES) {
+        let what = match svc.kind {
+            Kind::Http => format!("{} routes", svc.endpoints.len()),
+            Kind::Worker => "queue worker".into(),
+            Kind::Cli => "no routes".into(),
+        };
+        let fw = if svc.framework.is_empty() {
+            svc.language.clone()
+        } else {
+            format!("{}, {}", svc.language, svc.framework)
+        };
+        let count = |v: &[String], verb: &str| {
+            (!v.is_empty()).then(|| {
+                format!(
+                    "{verb} {} table{}",
+                    v.len(),
+                    if v.len() == 1 { "" } else { "s" }
+                )
+            })
+        };
+        let mut facts: Vec<String> = vec![what];
+        facts.extend(count(&svc.tables_read, "reads"));
+        facts.extend(count(&svc.tables_written, "writes"));
+        if !svc.external_systems.is_empty() {
+            facts.push(format!("calls {}", svc.external_systems.join(", ")));
+        }
+        s.push_str(&format!(
+            "  {} ({fw}) at {}: {}\n",
+            svc.name,
+            svc.entry,
+            facts.join(", ")
+        ));
+        if !svc.critical_rules_failed.is_empty() {
+            s.push_str(&format!(
+                "    fails: {}\n",
+                svc.critical_rules_failed.join(", ")
+            ));
+        }
+    }
+    if list.len() > MAX_SERVICES {
+        s.push_str(&format!(
+            "  ... and {} more services\n",
+            list.len() - MAX_SERVICES
+        ));
+    }
+    s
 }
 
 /// The `--timings` table: time per phase and the slowest files.

@@ -5,7 +5,6 @@ use regex::Regex;
 use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::rules::{ProgramCtx, Rule, RuleMeta};
-use crate::source::{Pos, Span};
 
 declare_rule! {
     /// ## What it catches
@@ -27,7 +26,11 @@ declare_rule! {
     /// dependencies the service cannot work without:
     /// `.route("/healthz", get(|| async { "ok" }))`.
     ///
-    /// One finding per scanned tree, at its first route.
+    /// Decided per service ([`crate::services`]): each deployable entry point
+    /// with the code it runs, so a healthy service never hides a neighbour
+    /// without a health route. One finding per HTTP service, at its router
+    /// composition (the first route file's router chain); command-line tools,
+    /// workers and libraries are not HTTP services.
     pub static META = ("missing-health-check", Warning, "a service exposing HTTP routes but no health or readiness route");
 }
 
@@ -40,27 +43,56 @@ fn health() -> &'static Regex {
     })
 }
 
+/// A health path written as a string in the service's code (`const
+/// PING_PATH: &str = "/ping"`, a route whose path the route reader did not
+/// resolve): the service has a health route archlint could not place.
+fn health_path_literal(ctx: &ProgramCtx, svc: &crate::services::Service) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^/(?:api/)?(?:v\d+/)?(health|healthz|healthcheck|health-check|ready|readyz|readiness|live|livez|liveness|ping|heartbeat|status)(/.*)?$").unwrap()
+    });
+    svc.files.iter().any(|&f| {
+        let m = ctx.units[f].model;
+        !m.kind.test
+            && m.literals
+                .iter()
+                .any(|l| !l.in_test && !l.in_comment && re.is_match(&l.value))
+    })
+}
+
 impl Rule for MissingHealthCheck {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
-        let Some(all) = ctx.service_anchor(fi) else {
-            return;
-        };
-        let first = &ctx.endpoints[fi][0];
-        if all
-            .iter()
-            .any(|e| health().is_match(&e.path) || health().is_match(&e.handler))
-        {
-            return;
-        }
-        let service = "this service";
-        out.push(
-            Finding::new(META.id, Severity::Warning, &first.file, Span::point(Pos::new(first.line, 1)), format!("{service} exposes {} HTTP routes and no health or readiness route", all.len()))
+        for svc in ctx.services_anchored(fi) {
+            if svc.kind != crate::services::Kind::Http {
+                continue;
+            }
+            let all = &svc.endpoints;
+            if all
+                .iter()
+                .any(|e| health().is_match(&e.path) || health().is_match(&e.handler))
+                || health_path_literal(ctx, svc)
+            {
+                continue;
+            }
+            out.push(
+                Finding::new(
+                    META.id,
+                    Severity::Warning,
+                    &svc.anchor.0,
+                    svc.anchor.1,
+                    format!(
+                        "service `{}` exposes {} HTTP routes and no health or readiness route",
+                        svc.name,
+                        all.len()
+                    ),
+                )
                 .help("add a liveness route (`/healthz`) and a readiness route that checks the database and other hard dependencies")
                 .key("service"),
-        );
+            );
+        }
     }
 }

@@ -60,14 +60,26 @@ impl Rule for MissingInputValidation {
         {
             return;
         }
-        if ctx
-            .memo("validates-input", || {
-                validates_somewhere(ctx).then(String::new)
+        // Decided per service: the services this file is part of (all of the
+        // tree when it is part of none).
+        let mine: Vec<&crate::services::Service> =
+            ctx.services.iter().filter(|s| s.has(fi)).collect();
+        let validates = if mine.is_empty() {
+            ctx.memo("validates-input", || {
+                validates_somewhere(ctx, None).then(String::new)
             })
             .is_some()
-        {
+        } else {
+            mine.iter().all(|s| validates_somewhere(ctx, Some(s)))
+        };
+        if validates {
             return;
         }
+        let named = mine
+            .iter()
+            .map(|s| format!("`{}`", s.name))
+            .collect::<Vec<_>>()
+            .join(", ");
         for (f, fun) in m.functions.iter().enumerate() {
             if !fun.handler_like || fun.is_test {
                 continue;
@@ -106,10 +118,17 @@ impl Rule for MissingInputValidation {
                     Severity::Info,
                     u.path,
                     fun.span,
-                    format!(
-                        "handler `{}` deserialises `{}` and reaches a database query without validating it",
-                        fun.name, body.ty
-                    ),
+                    if named.is_empty() {
+                        format!(
+                            "handler `{}` deserialises `{}` and reaches a database query without validating it",
+                            fun.name, body.ty
+                        )
+                    } else {
+                        format!(
+                            "handler `{}` deserialises `{}` and reaches a database query without validating it (service {named} validates no input)",
+                            fun.name, body.ty
+                        )
+                    },
                 )
                 .help("validate the body before it is used (derive `validator::Validate` and call `validate()`, or parse it into domain types that check their invariants)")
                 .function(fun.name.clone())
@@ -119,10 +138,15 @@ impl Rule for MissingInputValidation {
     }
 }
 
-fn validates_somewhere(ctx: &ProgramCtx) -> bool {
-    ctx.evidence(&ctx.k.arch.validation).is_some()
-        || ctx.units.iter().any(|u| {
-            !u.model.kind.test
+fn validates_somewhere(ctx: &ProgramCtx, svc: Option<&crate::services::Service>) -> bool {
+    let evidence = match svc {
+        Some(s) => ctx.evidence_in(s, &ctx.k.arch.validation),
+        None => ctx.evidence(&ctx.k.arch.validation),
+    };
+    evidence.is_some()
+        || ctx.units.iter().enumerate().any(|(ui, u)| {
+            svc.is_none_or(|s| s.has(ui))
+                && !u.model.kind.test
                 && u.model.functions.iter().any(|f| {
                     !f.is_test
                         && (f.name.starts_with("validate")

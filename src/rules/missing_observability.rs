@@ -1,7 +1,6 @@
 use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::rules::{ProgramCtx, Rule, RuleMeta};
-use crate::source::{Pos, Span};
 
 declare_rule! {
     /// ## What it catches
@@ -35,14 +34,18 @@ declare_rule! {
     /// handler) is reported too: its logs cannot be tied to the request that
     /// wrote them. Python servers log each request themselves.
     ///
-    /// One finding per scanned tree, at its first route.
+    /// Decided per service ([`crate::services`]): only the service's own
+    /// manifests and code count. One finding per HTTP service, at its router
+    /// composition; a worker consuming a queue needs logging too (reported at
+    /// its `main`); command-line tools and libraries are not checked.
     pub static META = ("missing-observability", Warning, "a service with HTTP routes and no logging, tracing or metrics library");
 }
 
 pub struct MissingObservability;
 
-fn instrumented_handler(ctx: &ProgramCtx) -> bool {
-    ctx.units.iter().any(|u| {
+fn instrumented_handler(ctx: &ProgramCtx, svc: &crate::services::Service) -> bool {
+    svc.files.iter().any(|&f| {
+        let u = &ctx.units[f];
         !u.model.kind.test
             && u.model
                 .functions
@@ -57,45 +60,57 @@ impl Rule for MissingObservability {
     }
 
     fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
-        let Some(routes) = ctx.service_anchor(fi) else {
-            return;
-        };
-        let n = routes.len();
-        let (message, help, key) = if ctx.evidence(&ctx.k.arch.observability).is_none() {
-            (
-                format!("this service exposes {n} HTTP routes and wires in no logging, tracing or metrics library"),
-                "add structured logging and request tracing (e.g. `tracing` with `tower_http::trace::TraceLayer`), and export metrics",
-                "service",
-            )
-        } else {
-            // Python servers (uvicorn, gunicorn, Django) log every request themselves.
-            let traced_langs = routes.iter().any(|e| {
-                !matches!(e.framework.as_str(), "python" | "fastapi/flask" | "django")
-                    && !e.file.ends_with(".py")
-            });
-            if !traced_langs
-                || ctx.evidence(&ctx.k.arch.request_logging).is_some()
-                || instrumented_handler(ctx)
-            {
-                return;
+        use crate::services::Kind;
+        for svc in ctx.services_anchored(fi) {
+            if svc.kind == Kind::Cli {
+                continue;
             }
-            (
-                format!("this service logs, but none of its {n} HTTP routes is traced or access-logged: no request-logging or tracing middleware"),
-                "add a per-request span or access log (`tower_http::trace::TraceLayer`, `tracing_actix_web::TracingLogger`, `morgan`/`pino-http`), so every log line carries its request",
-                "requests",
-            )
-        };
-        let first = &ctx.endpoints[fi][0];
-        out.push(
-            Finding::new(
-                META.id,
-                Severity::Warning,
-                &first.file,
-                Span::point(Pos::new(first.line, 1)),
-                message,
-            )
-            .help(help)
-            .key(key),
-        );
+            let routes = &svc.endpoints;
+            let n = routes.len();
+            let name = &svc.name;
+            let (message, help, key) = if ctx.evidence_in(svc, &ctx.k.arch.observability).is_none()
+            {
+                (
+                    if svc.kind == Kind::Worker {
+                        format!("service `{name}` consumes a queue and wires in no logging, tracing or metrics library")
+                    } else {
+                        format!("service `{name}` exposes {n} HTTP routes and wires in no logging, tracing or metrics library")
+                    },
+                    "add structured logging and request tracing (e.g. `tracing` with `tower_http::trace::TraceLayer`), and export metrics",
+                    "service",
+                )
+            } else {
+                if svc.kind == Kind::Worker {
+                    continue;
+                }
+                // Python servers (uvicorn, gunicorn, Django) log every request themselves.
+                let traced_langs = routes.iter().any(|e| {
+                    !matches!(e.framework.as_str(), "python" | "fastapi/flask" | "django")
+                        && !e.file.ends_with(".py")
+                });
+                if !traced_langs
+                    || ctx.evidence_in(svc, &ctx.k.arch.request_logging).is_some()
+                    || instrumented_handler(ctx, svc)
+                {
+                    continue;
+                }
+                (
+                    format!("service `{name}` logs, but none of its {n} HTTP routes is traced or access-logged: no request-logging or tracing middleware"),
+                    "add a per-request span or access log (`tower_http::trace::TraceLayer`, `tracing_actix_web::TracingLogger`, `morgan`/`pino-http`), so every log line carries its request",
+                    "requests",
+                )
+            };
+            out.push(
+                Finding::new(
+                    META.id,
+                    Severity::Warning,
+                    &svc.anchor.0,
+                    svc.anchor.1,
+                    message,
+                )
+                .help(help)
+                .key(key),
+            );
+        }
     }
 }

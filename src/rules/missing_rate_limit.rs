@@ -29,8 +29,9 @@ declare_rule! {
     /// suppress this finding there). The names that count are listed in
     /// `rules/architecture.toml` (`rate_limit`).
     ///
-    /// One finding per scanned tree, at its first mutation route. Info: the
-    /// limit may live in a gateway archlint cannot see.
+    /// Decided per service ([`crate::services`]): one finding per HTTP
+    /// service, at its first mutation route. Info: the limit may live in a
+    /// gateway archlint cannot see.
     pub static META = ("missing-rate-limit", Info, "mutation endpoints with no rate limiting in the service");
 }
 
@@ -42,35 +43,36 @@ impl Rule for MissingRateLimit {
     }
 
     fn check_program(&self, ctx: &ProgramCtx, fi: usize, out: &mut Vec<Finding>) {
-        let Some(routes) = ctx.service_anchor(fi) else {
-            return;
-        };
-        let mutations: Vec<_> = routes
-            .iter()
-            .filter(|e| matches!(e.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
-            .collect();
-        let Some(first) = mutations.first() else {
-            return;
-        };
-        if ctx.evidence(&ctx.k.arch.rate_limit).is_some() {
-            return;
+        for svc in ctx.services_anchored(fi) {
+            let mutations: Vec<_> = svc
+                .endpoints
+                .iter()
+                .filter(|e| matches!(e.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+                .collect();
+            let Some(first) = mutations.first() else {
+                continue;
+            };
+            if ctx.evidence_in(svc, &ctx.k.arch.rate_limit).is_some() {
+                continue;
+            }
+            out.push(
+                Finding::new(
+                    META.id,
+                    Severity::Info,
+                    &first.file,
+                    Span::point(Pos::new(first.line, 1)),
+                    format!(
+                        "{} mutation endpoint{} (first: {} {}) and no rate limiting in service `{}`",
+                        mutations.len(),
+                        if mutations.len() == 1 { "" } else { "s" },
+                        first.method,
+                        first.path,
+                        svc.name
+                    ),
+                )
+                .help("limit calls per client on mutation routes (e.g. `tower_governor`, `actix-governor`, `express-rate-limit`), or suppress this if a gateway enforces the limit")
+                .key("service"),
+            );
         }
-        out.push(
-            Finding::new(
-                META.id,
-                Severity::Info,
-                &first.file,
-                Span::point(Pos::new(first.line, 1)),
-                format!(
-                    "{} mutation endpoint{} (first: {} {}) and no rate limiting in this service",
-                    mutations.len(),
-                    if mutations.len() == 1 { "" } else { "s" },
-                    first.method,
-                    first.path
-                ),
-            )
-            .help("limit calls per client on mutation routes (e.g. `tower_governor`, `actix-governor`, `express-rate-limit`), or suppress this if a gateway enforces the limit")
-            .key("service"),
-        );
     }
 }

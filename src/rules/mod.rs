@@ -23,6 +23,7 @@ pub mod shared_database;
 pub mod stateful_service;
 pub mod unbounded_query;
 pub mod unhandled_external_call;
+pub mod unindexed_query;
 pub mod unused_suppression;
 
 /// A rule's identity and documentation.
@@ -79,6 +80,8 @@ pub struct ProgramCtx<'a> {
     pub k: &'a Knowledge,
     /// Every dependency the tree's manifests declare.
     pub deps: &'a [crate::manifest::Dep],
+    /// The services of the tree ([`crate::services`]).
+    pub services: &'a [crate::services::Service],
     /// Tree-wide facts rules ask for from every file, computed once.
     pub memo: std::sync::Mutex<std::collections::HashMap<&'static str, Option<String>>>,
 }
@@ -99,6 +102,50 @@ impl ProgramCtx<'_> {
             all.extend(eps.iter());
         }
         Some(all)
+    }
+
+    /// The services whose service-wide findings go in unit `fi`.
+    pub fn services_anchored(&self, fi: usize) -> Vec<&crate::services::Service> {
+        let me = self.units[fi].path;
+        self.services.iter().filter(|s| s.anchor.0 == me).collect()
+    }
+
+    /// The first dependency, import or call path of service `s` that `ev` names.
+    pub fn evidence_in(
+        &self,
+        s: &crate::services::Service,
+        ev: &crate::knowledge::Evidence,
+    ) -> Option<String> {
+        let g = &self.linked.packages;
+        if let Some(d) = self
+            .deps
+            .iter()
+            .find(|d| ev.matches(&d.name) && crate::services::owns_manifest(s, g, &d.file))
+        {
+            return Some(format!("{} ({}:{})", d.name, d.file, d.line));
+        }
+        for &fi in &s.files {
+            let u = &self.units[fi];
+            let m = u.model;
+            if m.kind.test {
+                continue;
+            }
+            if let Some(i) = m.imports.iter().find(|i| ev.matches(&i.path)) {
+                return Some(format!("{} ({})", i.path, u.path));
+            }
+            for c in &m.calls {
+                if c.in_test {
+                    continue;
+                }
+                let hit = (!c.path.is_empty() && ev.matches(&c.path.join("::")))
+                    || ev.matches(&c.name)
+                    || (c.prev.is_none() && !c.root.is_empty() && ev.matches(&c.root));
+                if hit {
+                    return Some(format!("{} ({}:{})", c.name, u.path, c.span.start.line));
+                }
+            }
+        }
+        None
     }
 
     /// `start` and the functions it calls, to `depth` calls away (handler ->
@@ -190,6 +237,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &non_idempotent_mutation::NonIdempotentMutation,
         &unbounded_query::UnboundedQuery,
         &unhandled_external_call::UnhandledExternalCall,
+        &unindexed_query::UnindexedQuery,
         &unused_suppression::UnusedSuppression,
     ];
     v.sort_by_key(|r| r.meta().id);

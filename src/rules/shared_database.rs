@@ -34,6 +34,11 @@ declare_rule! {
     /// Writes seen: SQL in code and in query files (migrations excluded).
     /// Services that share a table only through a common library crate are
     /// not told apart.
+    ///
+    /// Also reported: two services ([`crate::services`]: deployable entry
+    /// points with their code and the configuration under their folder)
+    /// whose code or configuration holds the same literal database URL
+    /// (same engine, host, port and database).
     pub static META = ("shared-database", Warning, "a table written by more than one service");
 }
 
@@ -63,6 +68,7 @@ impl Rule for SharedDatabase {
         if fi != 0 {
             return;
         }
+        same_database_url(ctx, out);
         let roots: Vec<&str> = {
             let mut v: Vec<&str> = ctx
                 .units
@@ -182,6 +188,80 @@ impl Rule for SharedDatabase {
                     .key(*table),
                 );
             }
+        }
+    }
+}
+
+/// `postgres://user:pw@host:5432/app` -> `postgres://host:5432/app`.
+fn database_key(url: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"^(postgres|postgresql|mysql|mariadb|mongodb|mongodb\+srv)://(?:[^@/\s]*@)?([A-Za-z0-9_.\-]+)(?::(\d+))?/([A-Za-z0-9_\-]+)").unwrap()
+    });
+    let c = re.captures(url.trim())?;
+    let engine = match &c[1] {
+        "postgresql" => "postgres",
+        "mariadb" => "mysql",
+        e => e,
+    };
+    Some(format!(
+        "{engine}://{}:{}/{}",
+        &c[2],
+        c.get(3).map(|p| p.as_str()).unwrap_or("default"),
+        &c[4]
+    ))
+}
+
+/// Two services whose code or configuration names the same literal database.
+fn same_database_url(ctx: &ProgramCtx, out: &mut Vec<Finding>) {
+    let services: Vec<&crate::services::Service> =
+        ctx.services.iter().filter(|s| !s.root.is_empty()).collect();
+    if services.len() < 2 {
+        return;
+    }
+    // database -> service index -> first place.
+    let mut seen: BTreeMap<String, BTreeMap<usize, (&str, u32)>> = BTreeMap::new();
+    for (si, s) in services.iter().enumerate() {
+        let prefix = format!("{}/", s.root);
+        for (ui, u) in ctx.units.iter().enumerate() {
+            let m = u.model;
+            if m.kind.test || m.kind.example || !(s.has(ui) || u.path.starts_with(&prefix)) {
+                continue;
+            }
+            for l in &m.literals {
+                if l.in_test || l.in_comment {
+                    continue;
+                }
+                if let Some(k) = database_key(&l.value) {
+                    seen.entry(k)
+                        .or_default()
+                        .entry(si)
+                        .or_insert((u.path, l.span.start.line));
+                }
+            }
+        }
+    }
+    for (db, by) in &seen {
+        if by.len() < 2 {
+            continue;
+        }
+        let (&first, &(fp, fl)) = by.iter().next().unwrap();
+        for (&si, &(p, line)) in by.iter().skip(1) {
+            out.push(
+                Finding::new(
+                    META.id,
+                    Severity::Warning,
+                    p,
+                    crate::source::Span::point(crate::source::Pos::new(line, 1)),
+                    format!(
+                        "service `{}` connects to database `{db}`, which service `{}` also uses: services should not share a database",
+                        services[si].name, services[first].name
+                    ),
+                )
+                .help("give each service its own database (or schema and credentials), and share data through APIs or events")
+                .related(fp, fl, format!("`{}` connects to it here", services[first].name))
+                .key(db.clone()),
+            );
         }
     }
 }

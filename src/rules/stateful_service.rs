@@ -28,8 +28,9 @@ declare_rule! {
     /// Keep shared state in a store every replica sees (Redis, the database),
     /// or make it a cache that may be empty without changing behaviour.
     ///
-    /// Only crates that serve HTTP routes are checked; immutable statics and
-    /// test code are fine.
+    /// Only code of an HTTP service (an entry point with routes, and the
+    /// crates it depends on) is checked; immutable statics and test code are
+    /// fine.
     pub static META = ("stateful-service", Warning, "process-local mutable state that breaks horizontal scaling");
 }
 
@@ -51,12 +52,21 @@ impl Rule for StatefulService {
         if m.statics.is_empty() || m.kind.test {
             return;
         }
-        let pkgs = &ctx.linked.packages;
-        let serves = (0..ctx.units.len())
-            .any(|o| pkgs.of_file[o] == pkgs.of_file[fi] && !ctx.endpoints[o].is_empty());
-        if !serves {
+        // The HTTP services whose code this is ([`crate::services`]).
+        let mine: Vec<&str> = ctx
+            .services
+            .iter()
+            .filter(|s| s.kind == crate::services::Kind::Http && s.has(fi))
+            .map(|s| s.name.as_str())
+            .collect();
+        if mine.is_empty() {
             return;
         }
+        let whose = mine
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         for s in &m.statics {
             let what = if s.mutable {
                 "a `static mut`"
@@ -66,7 +76,7 @@ impl Rule for StatefulService {
                 continue;
             };
             out.push(
-                Finding::new(META.id, Severity::Warning, u.path, Span::point(s.pos), format!("`{}` is {what} in a service's memory (`{}`): replicas do not share it and a restart loses it", s.name, s.ty.chars().take(60).collect::<String>()))
+                Finding::new(META.id, Severity::Warning, u.path, Span::point(s.pos), format!("`{}` is {what} in the memory of service {whose} (`{}`): replicas do not share it and a restart loses it", s.name, s.ty.chars().take(60).collect::<String>()))
                     .help("keep shared state in Redis or the database; keep only caches that may be empty in process memory")
                     .key(s.name.clone()),
             );

@@ -1,0 +1,5 @@
+module example.com/mailer
+
+go 1.22
+
+require github.com/rabbitmq/amqp091-go v1.10.0

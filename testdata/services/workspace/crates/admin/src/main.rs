@@ -1,0 +1,12 @@
+use axum::{routing::get, Router};
+use tower_http::trace::TraceLayer;
+
+#[tokio::main]
+async fn main() {
+    let app = Router::new()
+        .route("/readyz", get(|| async { "ok" }))
+        .merge(shop_routes::routes())
+        .layer(TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:9000").await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
