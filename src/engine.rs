@@ -268,6 +268,7 @@ fn run_rules(
     let (results, stored): (Vec<FileResult>, Vec<Stored>) =
         pool.install(|| cands.par_iter().map(|c| analyse_cached(c, &shared)).unzip());
     let mut cache_use = None;
+    let mut saving = None;
     if let Some(cache) = shared.cache.take() {
         let hits = stored
             .iter()
@@ -278,7 +279,8 @@ fn run_rules(
             .filter(|s| matches!(s, Stored::New(..)))
             .count();
         cache_use = Some((hits, fresh));
-        cache.save(stored);
+        // Written beside the link step; joined before the findings are final.
+        saving = Some(std::thread::spawn(move || cache.save(stored)));
     }
     let parse_ms = t1.elapsed().as_millis() as u64;
 
@@ -307,9 +309,18 @@ fn run_rules(
         let mut graph = PackageGraph::build(&decls, &files, &roles);
         graph.mark_serving(|fi| !units[fi].model.routes.is_empty());
         // A bug in linking must not lose the per-file findings: fall back to no summaries.
-        let linked = match catch_unwind(AssertUnwindSafe(|| {
-            pool.install(|| Linked::build(&units, &k, graph.clone()))
-        })) {
+        // Routes are resolved beside the link step: neither reads the other.
+        let (linked, endpoints) = pool.install(|| {
+            rayon::join(
+                || {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        Linked::build(&units, &k, graph.clone())
+                    }))
+                },
+                || catch_unwind(AssertUnwindSafe(|| crate::routes::endpoints(&units))),
+            )
+        });
+        let linked = match linked {
             Ok(l) => l,
             Err(p) => {
                 blockers.push(format!(
@@ -319,9 +330,7 @@ fn run_rules(
                 Linked::build(&[], &k, PackageGraph::build(&[], &files, &roles))
             }
         };
-        let link_ms = t2.elapsed().as_millis() as u64;
-        let t3 = Instant::now();
-        let endpoints = match catch_unwind(AssertUnwindSafe(|| crate::routes::endpoints(&units))) {
+        let endpoints = match endpoints {
             Ok(e) => e,
             Err(p) => {
                 blockers.push(format!(
@@ -331,6 +340,8 @@ fn run_rules(
                 vec![Vec::new(); units.len()]
             }
         };
+        let link_ms = t2.elapsed().as_millis() as u64;
+        let t3 = Instant::now();
         let deps: Vec<crate::manifest::Dep> = results
             .iter()
             .flat_map(|r| r.deps.iter().cloned())
@@ -374,6 +385,9 @@ fn run_rules(
         (endpoints, program, link_ms, rules_ms)
     };
 
+    if let Some(h) = saving {
+        let _ = h.join();
+    }
     let mut findings: Vec<Finding> = Vec::new();
     for r in &results {
         findings.extend(r.findings.iter().cloned());
@@ -880,12 +894,42 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) -> CacheUse {
             )),
         }
     }
+    shrink(&mut model);
     r.model = Some(model);
     match key {
         // A file that ran out of time may not do so next time: not kept.
         Some(key) if !budget.ran_out() => CacheUse::Miss(key),
         _ => CacheUse::Off,
     }
+}
+
+/// Give back the spare capacity the frontends' vectors grew: every model is
+/// kept until the link step, so slack is paid once per file of the tree.
+fn shrink(m: &mut FileModel) {
+    for c in &mut m.calls {
+        c.path.shrink_to_fit();
+        c.args.shrink_to_fit();
+        c.loops.shrink_to_fit();
+    }
+    for f in &mut m.functions {
+        f.params.shrink_to_fit();
+        f.checked.shrink_to_fit();
+    }
+    m.module.shrink_to_fit();
+    m.functions.shrink_to_fit();
+    m.calls.shrink_to_fit();
+    m.loops.shrink_to_fit();
+    m.literals.shrink_to_fit();
+    m.imports.shrink_to_fit();
+    m.consts.shrink_to_fit();
+    m.sql.shrink_to_fit();
+    m.sql_refs.shrink_to_fit();
+    m.guards.shrink_to_fit();
+    m.suppressions.shrink_to_fit();
+    m.routes.shrink_to_fit();
+    m.statics.shrink_to_fit();
+    m.offload_macros.shrink_to_fit();
+    m.sql_skipped.shrink_to_fit();
 }
 
 /// Read at most `max` bytes: a file that grows during the scan cannot exhaust memory.
