@@ -262,8 +262,16 @@ impl Cache {
 
     /// Write the entries of this run (and only those: deleted and renamed
     /// files leave the cache), then remove the files of other builds.
+    /// Nothing is written when every entry was reused and none left.
     /// Failures are silent: the next run is merely cold.
     pub fn save(mut self, stored: Vec<Stored>) {
+        let kept = stored
+            .iter()
+            .filter(|s| matches!(s, Stored::Kept(_)))
+            .count();
+        if kept == self.old.len() && !stored.iter().any(|s| matches!(s, Stored::New(..))) {
+            return;
+        }
         let mut entries: Vec<(String, Key, Vec<u8>)> = Vec::with_capacity(stored.len());
         for s in stored {
             match s {
@@ -281,14 +289,18 @@ impl Cache {
             build: BUILD_ID.to_string(),
             config: hex(&self.config),
         };
-        let mut out = MAGIC.to_vec();
-        let Ok(out) = postcard::to_extend(&(header, entries), std::mem::take(&mut out)) else {
-            return;
-        };
         let tmp = self
             .file
             .with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, &out).is_err() || std::fs::rename(&tmp, &self.file).is_err() {
+        // Streamed: no second copy of the whole cache in memory.
+        let written = (|| -> Option<()> {
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp).ok()?);
+            w.write_all(MAGIC).ok()?;
+            let mut w = postcard::to_io(&(header, entries), w).ok()?;
+            w.flush().ok()
+        })();
+        if written.is_none() || std::fs::rename(&tmp, &self.file).is_err() {
             let _ = std::fs::remove_file(&tmp);
             return;
         }
