@@ -77,6 +77,12 @@ pub struct CheckArgs {
     /// Do not respect .gitignore, .ignore and .archlintignore files.
     #[arg(long)]
     pub no_ignore: bool,
+    /// Neither read nor write the re-run cache (also: ARCHLINT_NO_CACHE=1).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Keep the re-run cache here (default: .archlint_cache in the scanned folder).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Also analyse vendored, minified and generated files (skipped by default)
     #[arg(long)]
     pub include_vendored: bool,

@@ -19,6 +19,7 @@ pub struct Walk {
 }
 
 const SKIP_DIRS: &[&str] = &[
+    ".archlint_cache",
     ".git",
     "target",
     "node_modules",

@@ -11,6 +11,7 @@ use regex::Regex;
 use std::sync::OnceLock;
 
 use crate::budget::Budget;
+use crate::cache::{Cache, Stored};
 use crate::config::Config;
 use crate::discover::{self, glob_lite::Glob, Candidate};
 use crate::finding::{Finding, Severity};
@@ -149,6 +150,8 @@ pub struct Analysis {
     /// Every secret's span, by path, including those of findings suppressed
     /// inline or left out by a baseline: no source snippet may show them.
     pub masks: Vec<(String, crate::source::Span)>,
+    /// With the re-run cache on: files read from it, files analysed anew.
+    pub cache: Option<(usize, usize)>,
 }
 
 struct Shared<'a> {
@@ -163,6 +166,8 @@ struct Shared<'a> {
     max: u64,
     budget: Option<Duration>,
     dialects: crate::dialect::Dialects,
+    /// The re-run cache, when on.
+    cache: Option<Cache>,
 }
 
 fn enabled_rules(opts: &Options) -> Vec<&'static dyn Rule> {
@@ -180,11 +185,35 @@ fn enabled_rules(opts: &Options) -> Vec<&'static dyn Rule> {
 }
 
 pub fn run(opts: &Options) -> Result<Analysis, String> {
-    run_rules(opts, enabled_rules(opts))
+    run_rules(opts, enabled_rules(opts), None)
+}
+
+/// [`run`] with the re-run cache in `cache_dir` ([`crate::cache`]): per-file
+/// results of unchanged files are read from it, and it is rewritten with this
+/// run's. The findings are the same as [`run`]'s.
+pub fn run_cached(opts: &Options, cache_dir: Option<&std::path::Path>) -> Result<Analysis, String> {
+    run_rules(opts, enabled_rules(opts), cache_dir)
+}
+
+/// What a file's analysis depends on besides its path and bytes.
+fn cache_config(opts: &Options, rules: &[&'static dyn Rule]) -> crate::cache::Key {
+    let ids: Vec<&str> = rules.iter().map(|r| r.meta().id).collect();
+    crate::cache::config_key(&[
+        &format!("{:?}", opts.config),
+        &ids.join(","),
+        &format!(
+            "{} {} {:?}",
+            opts.include_vendored, opts.max_file_size, opts.file_time_budget
+        ),
+    ])
 }
 
 /// [`run`] with an explicit rule set (tests inject faulty rules through it).
-fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, String> {
+fn run_rules(
+    opts: &Options,
+    rules: Vec<&'static dyn Rule>,
+    cache_dir: Option<&std::path::Path>,
+) -> Result<Analysis, String> {
     let k = Knowledge::load(opts.config.knowledge.as_ref())?;
     let sk = SecretKnowledge::load(opts.config.secrets.as_ref())?;
     let roles = Roles::load(opts.config.roles.as_ref())?;
@@ -216,7 +245,8 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         blockers.extend(w.blockers);
     }
     let discover_ms = t0.elapsed().as_millis() as u64;
-    let shared = Shared {
+    let cache = cache_dir.and_then(|d| Cache::open(d, cache_config(opts, &rules)));
+    let mut shared = Shared {
         k: &k,
         sk: &sk,
         secrets_only: !rules.is_empty()
@@ -229,6 +259,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         max: opts.max_file_size,
         budget: opts.file_time_budget,
         dialects: crate::dialect::Dialects::build(&cands, opts.config.dialect),
+        cache,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
@@ -236,8 +267,23 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
     let t1 = Instant::now();
-    let results: Vec<FileResult> =
-        pool.install(|| cands.par_iter().map(|c| analyse_file(c, &shared)).collect());
+    let (results, stored): (Vec<FileResult>, Vec<Stored>) =
+        pool.install(|| cands.par_iter().map(|c| analyse_cached(c, &shared)).unzip());
+    let mut cache_use = None;
+    let mut saving = None;
+    if let Some(cache) = shared.cache.take() {
+        let hits = stored
+            .iter()
+            .filter(|s| matches!(s, Stored::Kept(_)))
+            .count();
+        let fresh = stored
+            .iter()
+            .filter(|s| matches!(s, Stored::New(..)))
+            .count();
+        cache_use = Some((hits, fresh));
+        // Written beside the link step; joined before the findings are final.
+        saving = Some(std::thread::spawn(move || cache.save(stored)));
+    }
     let parse_ms = t1.elapsed().as_millis() as u64;
 
     // Secrets only: nothing to link, no routes, no program-wide rule.
@@ -268,9 +314,18 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
                 || crate::semantics::starts_http_server(units[fi].model)
         });
         // A bug in linking must not lose the per-file findings: fall back to no summaries.
-        let linked = match catch_unwind(AssertUnwindSafe(|| {
-            pool.install(|| Linked::build(&units, &k, graph.clone()))
-        })) {
+        // Routes are resolved beside the link step: neither reads the other.
+        let (linked, endpoints) = pool.install(|| {
+            rayon::join(
+                || {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        Linked::build(&units, &k, graph.clone())
+                    }))
+                },
+                || catch_unwind(AssertUnwindSafe(|| crate::routes::endpoints(&units))),
+            )
+        });
+        let linked = match linked {
             Ok(l) => l,
             Err(p) => {
                 blockers.push(format!(
@@ -280,9 +335,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
                 Linked::build(&[], &k, PackageGraph::build(&[], &files, &roles))
             }
         };
-        let link_ms = t2.elapsed().as_millis() as u64;
-        let t3 = Instant::now();
-        let endpoints = match catch_unwind(AssertUnwindSafe(|| crate::routes::endpoints(&units))) {
+        let endpoints = match endpoints {
             Ok(e) => e,
             Err(p) => {
                 blockers.push(format!(
@@ -292,6 +345,8 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
                 vec![Vec::new(); units.len()]
             }
         };
+        let link_ms = t2.elapsed().as_millis() as u64;
+        let t3 = Instant::now();
         let deps: Vec<crate::manifest::Dep> = results
             .iter()
             .flat_map(|r| r.deps.iter().cloned())
@@ -341,6 +396,9 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         (endpoints, program, link_ms, rules_ms, summaries)
     };
 
+    if let Some(h) = saving {
+        let _ = h.join();
+    }
     let mut findings: Vec<Finding> = Vec::new();
     for r in &results {
         findings.extend(r.findings.iter().cloned());
@@ -411,6 +469,7 @@ fn run_rules(opts: &Options, rules: Vec<&'static dyn Rule>) -> Result<Analysis, 
         rules,
         endpoints: all_endpoints,
         masks,
+        cache: cache_use,
     })
 }
 
@@ -641,7 +700,13 @@ fn max_nesting(text: &str) -> usize {
 
 const MAX_NESTING: usize = 2000;
 
+#[cfg(test)]
 fn analyse_file(c: &Candidate, s: &Shared) -> FileResult {
+    analyse_cached(c, s).0
+}
+
+/// One file's result, and what the re-run cache should keep of it.
+fn analyse_cached(c: &Candidate, s: &Shared) -> (FileResult, Stored) {
     let start = Instant::now();
     let mut r = FileResult {
         rel: c.rel.clone(),
@@ -655,35 +720,57 @@ fn analyse_file(c: &Candidate, s: &Shared) -> FileResult {
         role: Role::Source,
     };
     if frontend::is_known_binary(&c.rel) {
-        return r;
+        return (r, Stored::None);
     }
     let k = frontend::path_kind(&c.rel);
     r.role = s.roles.of_path(&c.rel, k.test, k.example, k.migration);
     if r.role == Role::Vendored && !s.include_vendored {
-        return r;
+        return (r, Stored::None);
     }
     let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
     if s.sk.lock_files.contains(name) {
-        return r;
+        return (r, Stored::None);
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| analyse_inner(c, s, &mut r)));
-    if let Err(p) = outcome {
-        r.blockers.push(format!(
-            "{}: internal error while analysing: {}",
-            c.rel,
-            panic_text(&p)
-        ));
-    }
+    let stored = match outcome {
+        Ok(CacheUse::Off) => Stored::None,
+        Ok(CacheUse::Hit) => Stored::Kept(c.rel.clone()),
+        Ok(CacheUse::Miss(key)) => Cache::encode(
+            &r.rel,
+            key,
+            r.model.as_ref(),
+            &r.findings,
+            &r.blockers,
+            &r.deps,
+            r.package.as_ref(),
+            r.role,
+        ),
+        Err(p) => {
+            r.blockers.push(format!(
+                "{}: internal error while analysing: {}",
+                c.rel,
+                panic_text(&p)
+            ));
+            Stored::None
+        }
+    };
     r.parse_time = start.elapsed();
-    r
+    (r, stored)
 }
 
-fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
+/// Whether the cache served a file, or what to store it under.
+enum CacheUse {
+    Off,
+    Hit,
+    Miss(crate::cache::Key),
+}
+
+fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) -> CacheUse {
     let meta = match std::fs::metadata(&c.abs) {
         Ok(m) => m,
         Err(e) => {
             r.blockers.push(format!("{}: cannot read: {e}", c.rel));
-            return;
+            return CacheUse::Off;
         }
     };
     if meta.len() > s.max {
@@ -693,33 +780,49 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
             meta.len(),
             s.max
         ));
-        return;
+        return CacheUse::Off;
     }
     let bytes = match read_capped(&c.abs, s.max) {
         Ok(b) => b,
         Err(e) => {
             r.blockers.push(format!("{}: cannot read: {e}", c.rel));
-            return;
+            return CacheUse::Off;
         }
     };
     r.bytes = bytes.len() as u64;
     if bytes[..bytes.len().min(8192)].contains(&0) {
         r.blockers.push(format!("{}: skipped: binary file", c.rel));
-        return;
+        return CacheUse::Off;
     }
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
             r.blockers
                 .push(format!("{}: skipped: not valid UTF-8 ({e})", c.rel));
-            return;
+            return CacheUse::Off;
         }
     };
     let lang = frontend::lang_of(&c.rel);
+    let dialect = s.dialects.for_file(&c.rel, text, lang);
+    let key = s
+        .cache
+        .as_ref()
+        .map(|cache| cache.key(&c.rel, &format!("{dialect:?}"), &bytes));
+    if let (Some(cache), Some(key)) = (&s.cache, &key) {
+        if let Some(hit) = cache.get(&c.rel, key) {
+            r.model = hit.model;
+            r.findings = hit.findings;
+            r.blockers = hit.blockers;
+            r.deps = hit.deps;
+            r.package = hit.package;
+            r.role = hit.role;
+            return CacheUse::Hit;
+        }
+    }
     if r.role != Role::Vendored && s.roles.vendored_content(&c.rel, text) {
         r.role = Role::Vendored;
         if !s.include_vendored {
-            return;
+            return CacheUse::Off;
         }
     }
     let kind = PathKind {
@@ -730,7 +833,6 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
         && !crate::rules::hardcoded_secret::needs_model(text, s.sk, lang != Lang::Text);
     let deep = !skip_tree && lang != Lang::Text && max_nesting(text) > MAX_NESTING;
     let budget = Budget::starting_now(s.budget);
-    let dialect = s.dialects.for_file(&c.rel, text, lang);
     let mut model = match lang {
         _ if skip_tree => crate::model::FileModel::new(lang, kind),
         Lang::Rust if !deep => {
@@ -805,7 +907,42 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) {
             )),
         }
     }
+    shrink(&mut model);
     r.model = Some(model);
+    match key {
+        // A file that ran out of time may not do so next time: not kept.
+        Some(key) if !budget.ran_out() => CacheUse::Miss(key),
+        _ => CacheUse::Off,
+    }
+}
+
+/// Give back the spare capacity the frontends' vectors grew: every model is
+/// kept until the link step, so slack is paid once per file of the tree.
+fn shrink(m: &mut FileModel) {
+    for c in &mut m.calls {
+        c.path.shrink_to_fit();
+        c.args.shrink_to_fit();
+        c.loops.shrink_to_fit();
+    }
+    for f in &mut m.functions {
+        f.params.shrink_to_fit();
+        f.checked.shrink_to_fit();
+    }
+    m.module.shrink_to_fit();
+    m.functions.shrink_to_fit();
+    m.calls.shrink_to_fit();
+    m.loops.shrink_to_fit();
+    m.literals.shrink_to_fit();
+    m.imports.shrink_to_fit();
+    m.consts.shrink_to_fit();
+    m.sql.shrink_to_fit();
+    m.sql_refs.shrink_to_fit();
+    m.guards.shrink_to_fit();
+    m.suppressions.shrink_to_fit();
+    m.routes.shrink_to_fit();
+    m.statics.shrink_to_fit();
+    m.offload_macros.shrink_to_fit();
+    m.sql_skipped.shrink_to_fit();
 }
 
 /// Read at most `max` bytes: a file that grows during the scan cannot exhaust memory.
@@ -868,7 +1005,7 @@ mod tests {
         std::fs::write(dir.path().join(".env"), "DB_PASSWORD=Zq8vN3kL5pW2xRt7\n").unwrap();
         let mut rules = rules::all();
         rules.insert(0, &Faulty);
-        let a = run_rules(&options(dir.path()), rules).unwrap();
+        let a = run_rules(&options(dir.path()), rules, None).unwrap();
         let ids: Vec<&str> = a.findings.iter().map(|f| f.rule.as_str()).collect();
         assert!(ids.contains(&"n-plus-one-query"), "{ids:?}");
         assert!(ids.contains(&"hardcoded-secret"), "{ids:?}");
@@ -903,6 +1040,7 @@ mod tests {
             max: 1 << 20,
             budget: None,
             dialects: Default::default(),
+            cache: None,
         };
         let dir = tempfile::tempdir().unwrap();
         let c = Candidate {

@@ -7,6 +7,7 @@
 
 pub mod architecture;
 pub mod budget;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod dialect;
@@ -96,7 +97,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
         println!("{}", show_config(&opts.config));
         return Ok(0);
     }
-    let analysis = engine::run(&opts)?;
+    let analysis = engine::run_cached(&opts, cache_dir(args, &opts.paths).as_deref())?;
     if let Some(p) = &args.write_baseline {
         let fps: Vec<&str> = analysis
             .findings
@@ -163,6 +164,9 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
     }
     if args.timings {
         eprint!("{}", report::text::timings(&report));
+        if let Some((hits, fresh)) = analysis.cache {
+            eprintln!("cache: {hits} files reused, {fresh} analysed and stored");
+        }
     }
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),
@@ -172,6 +176,23 @@ pub fn check(args: &CheckArgs) -> Result<i32, String> {
     };
     let failed = threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Where the re-run cache lives: `--cache-dir`, else `.archlint_cache` in
+/// the scanned folder when one folder is scanned; none with `--no-cache` or
+/// `ARCHLINT_NO_CACHE` (set to anything but `0` or empty).
+fn cache_dir(args: &CheckArgs, paths: &[PathBuf]) -> Option<PathBuf> {
+    let off = std::env::var_os("ARCHLINT_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0");
+    if args.no_cache || off {
+        return None;
+    }
+    if let Some(d) = &args.cache_dir {
+        return Some(d.clone());
+    }
+    match paths {
+        [p] if p.is_dir() => Some(p.join(cache::DIR_NAME)),
+        _ => None,
+    }
 }
 
 /// The fingerprints recorded by `--write-baseline`.

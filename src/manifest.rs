@@ -2,7 +2,7 @@
 //! requirements.txt, pyproject.toml, go.mod): the evidence for the report's
 //! architecture decisions.
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Dep {
     pub name: String,
     /// The manifest line that declares it, for the decision's rationale.
@@ -100,7 +100,7 @@ pub fn deps(rel: &str, text: &str) -> Vec<Dep> {
 /// What a manifest says about the package it declares: its name, the
 /// packages it depends on (as its code names them) and, for Go, the module
 /// path its imports start with. The package graph is built from these.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PackageDecl {
     /// The folder of the manifest, relative to the scanned root ("" at the top).
     pub dir: String,

@@ -11,7 +11,7 @@ pub type FnId = usize;
 pub type CallId = usize;
 pub type LoopId = usize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Lang {
     Rust,
     Sql,
@@ -39,7 +39,19 @@ impl Lang {
 
 /// Languages whose code can call each other's functions: a call never
 /// resolves outside its own family (TypeScript and JavaScript are one).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Family {
     Rust,
     Python,
@@ -63,7 +75,7 @@ impl Lang {
 }
 
 /// What a path tells about the code in a file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PathKind {
     /// Tests, benches, fixtures, examples, build scripts: not production code.
     pub test: bool,
@@ -84,14 +96,14 @@ pub struct PathKind {
 /// resolution never takes it as a receiver's type.
 pub const CALLBACK_CONNECTION: &str = "Connection";
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Param {
     pub name: String,
     /// The type as written, e.g. `&mut PgConnection` (empty when untyped).
     pub ty: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Function {
     pub name: String,
     /// The `impl` self type (or trait, for default methods) the function belongs to.
@@ -123,7 +135,7 @@ pub struct Function {
     pub logs_errors: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CallKind {
     /// `recv.name(args)`
     Method,
@@ -133,7 +145,7 @@ pub enum CallKind {
     Macro,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ArgKind {
     /// A string literal; the index into [`FileModel::literals`].
     Str(usize),
@@ -148,7 +160,7 @@ pub enum ArgKind {
     Other,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Arg {
     /// Normalised text (whitespace removed), for handle detection and messages.
     pub text: String,
@@ -156,7 +168,7 @@ pub struct Arg {
 }
 
 /// How the value at the end of a call chain is used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Usage {
     /// `expr;`
     Discarded,
@@ -168,7 +180,7 @@ pub enum Usage {
     Used,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Call {
     pub func: Option<FnId>,
     pub kind: CallKind,
@@ -265,7 +277,7 @@ impl Call {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LoopKind {
     For,
     While,
@@ -274,7 +286,7 @@ pub enum LoopKind {
     IterClosure,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Loop {
     pub kind: LoopKind,
     /// Iterates over data of unknown size (not a literal list, a small constant
@@ -289,7 +301,7 @@ pub struct Loop {
 }
 
 /// A string literal with what it is bound to.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Literal {
     pub value: String,
     /// Span of the literal's content (inside the quotes when known).
@@ -306,21 +318,21 @@ pub struct Literal {
 }
 
 /// A `use` import: `alias` stands for `path`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Import {
     pub alias: String,
     pub path: String,
 }
 
 /// A named string constant (`const FIND_USER: &str = "SELECT ..."`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ConstStr {
     pub name: String,
     pub literal: usize,
 }
 
 /// A SQL statement found in a `.sql` file or in a string at a query API call.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SqlStmt {
     pub span: Span,
     pub facts: SqlFacts,
@@ -332,7 +344,7 @@ pub struct SqlStmt {
     pub one_row: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SqlFacts {
     Select(SelectFacts),
     Write { verb: String, table: String },
@@ -341,7 +353,7 @@ pub enum SqlFacts {
 }
 
 /// What decides whether a SELECT is bounded, extracted from the parse tree.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SelectFacts {
     pub limited: bool,
     pub no_from: bool,
@@ -371,7 +383,7 @@ pub struct SelectFacts {
     pub order_by: Vec<(Option<String>, String)>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JoinFacts {
     pub table: String,
     pub alias: Option<String>,
@@ -379,14 +391,14 @@ pub struct JoinFacts {
 }
 
 /// One schema change from DDL (migrations, `table!` macros).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DdlFact {
     pub table: String,
     pub change: DdlChange,
     pub pos: Pos,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DdlChange {
     CreateTable {
         keys: Vec<Vec<String>>,
@@ -422,7 +434,7 @@ pub enum DdlChange {
 }
 
 /// A process-wide `static` (or `lazy_static!`) item.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Static {
     pub name: String,
     pub ty: String,
@@ -431,14 +443,14 @@ pub struct Static {
 }
 
 /// A `std::sync::Mutex`-style guard still alive at an `.await`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct GuardAcrossAwait {
     pub lock_call: CallId,
     pub await_pos: Pos,
 }
 
 /// An inline suppression comment: `archlint: allow(rule) reason`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Suppression {
     pub line: u32,
     pub rules: Vec<String>,
@@ -446,7 +458,7 @@ pub struct Suppression {
 }
 
 /// An HTTP route declared in code.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Route {
     pub method: String,
     pub path: String,
@@ -457,7 +469,7 @@ pub struct Route {
     pub router: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FileModel {
     pub lang: Lang,
     pub kind: PathKind,
@@ -492,7 +504,7 @@ pub struct FileModel {
 }
 
 /// A piece of SQL archlint did not read in full.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SkippedSql {
     pub line: u32,
     pub kind: SkipKind,
@@ -500,7 +512,7 @@ pub struct SkippedSql {
     pub message: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SkipKind {
     /// A statement of a SQL file sqlparser rejected, whose form the token reader knows.

@@ -14,7 +14,9 @@ use crate::discover::glob_lite::Glob;
 
 pub const ROLES_TOML: &str = include_str!("../rules/roles.toml");
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Code and configuration of the product.

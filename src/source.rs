@@ -9,7 +9,9 @@
 use serde::Serialize;
 
 /// A 1-based line and 1-based character column.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub struct Pos {
     pub line: u32,
     pub col: u32,
@@ -26,7 +28,9 @@ impl Pos {
 
 /// A start and end position (end is inclusive of the last character: the
 /// column just after it, as editors and SARIF expect).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub struct Span {
     pub start: Pos,
     pub end: Pos,

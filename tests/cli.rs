@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_archlint"));
-    c.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    // No test writes a re-run cache into testdata/ (the cache tests use temp dirs).
+    c.env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1")
+        .env("ARCHLINT_NO_CACHE", "1");
     c
 }
 

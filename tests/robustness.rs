@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_archlint"))
         .env("NO_COLOR", "1")
+        .env("ARCHLINT_NO_CACHE", "1")
         .args(args)
         .output()
         .unwrap()

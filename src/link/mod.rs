@@ -18,6 +18,7 @@ use crate::model::{ArgKind, CallId, CallKind, FileModel, SqlFacts};
 use crate::packages::PackageGraph;
 use crate::schema::Schema;
 use crate::semantics;
+use rayon::prelude::*;
 
 mod resolve;
 
@@ -33,6 +34,17 @@ pub struct Step {
     /// Runs only when the parameter of this index is `None`.
     pub only_if_none: Option<usize>,
     pub write: bool,
+}
+
+/// [`Linked::direct_facts`] of one file.
+struct DirectFacts {
+    queries: HashMap<FnRef, Step>,
+    queue: Vec<FnRef>,
+    blocks: HashMap<FnRef, Step>,
+    bqueue: Vec<FnRef>,
+    rev: Vec<(FnRef, (FnRef, CallId))>,
+    deferred: Vec<(FnRef, CallId, Vec<FnRef>, bool)>,
+    module_callees: Vec<FnRef>,
 }
 
 pub struct Linked {
@@ -187,41 +199,50 @@ impl Linked {
     /// one (`spawn_blocking(f)`), or hands it to another such function.
     fn infer_offloaders(&mut self, units: &[Unit], k: &Knowledge) {
         for _round in 0..4 {
-            let mut found = Vec::new();
-            for (fi, u) in units.iter().enumerate() {
-                let m = u.model;
-                if m.lang != crate::model::Lang::Rust {
-                    continue;
-                }
-                for (id, c) in m.calls.iter().enumerate() {
-                    let Some(g) = c.func else { continue };
-                    if self.offloaders.contains(&(fi, g)) || m.functions[g].is_test {
-                        continue;
-                    }
-                    let params = &m.functions[g].params;
-                    let is_param = |t: &str| params.iter().any(|p| p.name == t);
-                    let calls_param = c.kind == CallKind::Path
-                        && c.path.len() == 1
-                        && is_param(&c.path[0])
-                        && self.offloaded(units, fi, id, k);
-                    let passes_param = c.args.iter().any(|a| {
-                        matches!(&a.kind, ArgKind::Path(p) if is_param(p))
-                            || (a.kind == ArgKind::Other && is_param(&a.text))
-                    }) && (crate::semantics::is_offload(m, c, k)
-                        || self
-                            .resolve(units, fi, id, k)
-                            .iter()
-                            .any(|r| self.offloaders.contains(r)));
-                    if calls_param || passes_param {
-                        found.push((fi, g));
-                    }
-                }
-            }
+            // Per file in parallel (read only), gathered in file order.
+            let this = &*self;
+            let found: Vec<FnRef> = (0..units.len())
+                .into_par_iter()
+                .flat_map_iter(|fi| this.offloaders_of(units, fi, k))
+                .collect();
             if found.is_empty() {
                 break;
             }
             self.offloaders.extend(found);
         }
+    }
+
+    /// The functions of file `fi` that run a parameter off the executor.
+    fn offloaders_of(&self, units: &[Unit], fi: usize, k: &Knowledge) -> Vec<FnRef> {
+        let mut found = Vec::new();
+        let m = units[fi].model;
+        if m.lang != crate::model::Lang::Rust {
+            return found;
+        }
+        for (id, c) in m.calls.iter().enumerate() {
+            let Some(g) = c.func else { continue };
+            if self.offloaders.contains(&(fi, g)) || m.functions[g].is_test {
+                continue;
+            }
+            let params = &m.functions[g].params;
+            let is_param = |t: &str| params.iter().any(|p| p.name == t);
+            let calls_param = c.kind == CallKind::Path
+                && c.path.len() == 1
+                && is_param(&c.path[0])
+                && self.offloaded(units, fi, id, k);
+            let passes_param = c.args.iter().any(|a| {
+                matches!(&a.kind, ArgKind::Path(p) if is_param(p))
+                    || (a.kind == ArgKind::Other && is_param(&a.text))
+            }) && (crate::semantics::is_offload(m, c, k)
+                || self
+                    .resolve(units, fi, id, k)
+                    .iter()
+                    .any(|r| self.offloaders.contains(r)));
+            if calls_param || passes_param {
+                found.push((fi, g));
+            }
+        }
+        found
     }
 
     fn summarise(&mut self, units: &[Unit], k: &Knowledge) {
@@ -232,78 +253,27 @@ impl Linked {
         let mut rev: HashMap<FnRef, Vec<(FnRef, CallId)>> = HashMap::new();
         // Calls handing a database handle to a function of the tree.
         let mut deferred: Vec<(FnRef, CallId, Vec<FnRef>, bool)> = Vec::new();
-        for (fi, u) in units.iter().enumerate() {
-            let m = u.model;
-            for (id, c) in m.calls.iter().enumerate() {
-                let Some(g) = c.func else {
-                    let once = !c.in_test && c.loops.is_empty() && c.closure_of.is_none();
-                    if once && matches!(c.kind, CallKind::Path | CallKind::Method) {
-                        self.module_callees.extend(self.resolve(units, fi, id, k));
-                    }
-                    continue;
-                };
-                let fun = &m.functions[g];
-                if fun.is_test || c.in_test {
-                    continue;
-                }
-                let me = (fi, g);
-                if !fun.cached && !c.in_cache_closure {
-                    if let Some(hit) = semantics::query_at(m, id, k) {
-                        let callees = if hit.how == semantics::QueryHow::PassesHandle {
-                            self.resolve(units, fi, id, k)
-                        } else {
-                            Vec::new()
-                        };
-                        if !callees.is_empty() {
-                            // Judged by the callees' summaries once known.
-                            deferred.push((me, id, callees, hit.write));
-                        } else {
-                            let step = Step {
-                                call: id,
-                                via: None,
-                                only_if_none: c.none_guard,
-                                write: hit.write,
-                            };
-                            let e = self.queries.entry(me);
-                            match e {
-                                std::collections::hash_map::Entry::Vacant(v) => {
-                                    v.insert(step);
-                                    queue.push_back(me);
-                                }
-                                std::collections::hash_map::Entry::Occupied(mut o) => {
-                                    if o.get().only_if_none.is_some() && step.only_if_none.is_none()
-                                    {
-                                        o.insert(step);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                if !fun.is_async
-                    && !self.blocks.contains_key(&me)
-                    && semantics::blocking_at(m, id, k).is_some()
-                    && !self.offloaded(units, fi, id, k)
-                {
-                    self.blocks.insert(
-                        me,
-                        Step {
-                            call: id,
-                            via: None,
-                            only_if_none: None,
-                            write: false,
-                        },
-                    );
-                    bqueue.push_back(me);
-                }
-                if matches!(c.kind, CallKind::Path | CallKind::Method) {
-                    for callee in self.resolve(units, fi, id, k) {
-                        if callee != me {
-                            rev.entry(callee).or_default().push((me, id));
-                        }
-                    }
-                }
+        // Per file in parallel (read only), merged in file order: the same
+        // maps, queues and edge order as one pass over the files.
+        let this = &*self;
+        let facts: Vec<DirectFacts> = (0..units.len())
+            .into_par_iter()
+            .map(|fi| this.direct_facts(units, fi, k))
+            .collect();
+        for f in facts {
+            for me in f.queue {
+                self.queries.insert(me, f.queries[&me]);
+                queue.push_back(me);
             }
+            for me in f.bqueue {
+                self.blocks.insert(me, f.blocks[&me]);
+                bqueue.push_back(me);
+            }
+            self.module_callees.extend(f.module_callees);
+            for (callee, e) in f.rev {
+                rev.entry(callee).or_default().push(e);
+            }
+            deferred.extend(f.deferred);
         }
         self.propagate_queries(units, &rev, queue);
         // A helper handed a database handle whose body shows no query (its
@@ -331,6 +301,98 @@ impl Linked {
         self.propagate_queries(units, &rev, queue);
         self.propagate_blocks(units, k, &rev, bqueue);
         self.callers = rev;
+    }
+
+    /// What the calls of file `fi` say directly: its functions that query
+    /// or block (in the order found), its call edges, and its calls handing a
+    /// database handle to a function of the tree.
+    fn direct_facts(&self, units: &[Unit], fi: usize, k: &Knowledge) -> DirectFacts {
+        let mut queries: HashMap<FnRef, Step> = HashMap::new();
+        let mut queue: Vec<FnRef> = Vec::new();
+        let mut blocks: HashMap<FnRef, Step> = HashMap::new();
+        let mut bqueue: Vec<FnRef> = Vec::new();
+        let mut rev: Vec<(FnRef, (FnRef, CallId))> = Vec::new();
+        let mut deferred: Vec<(FnRef, CallId, Vec<FnRef>, bool)> = Vec::new();
+        let mut module_callees: Vec<FnRef> = Vec::new();
+        let m = units[fi].model;
+        for (id, c) in m.calls.iter().enumerate() {
+            let Some(g) = c.func else {
+                let once = !c.in_test && c.loops.is_empty() && c.closure_of.is_none();
+                if once && matches!(c.kind, CallKind::Path | CallKind::Method) {
+                    module_callees.extend(self.resolve(units, fi, id, k));
+                }
+                continue;
+            };
+            let fun = &m.functions[g];
+            if fun.is_test || c.in_test {
+                continue;
+            }
+            let me = (fi, g);
+            if !fun.cached && !c.in_cache_closure {
+                if let Some(hit) = semantics::query_at(m, id, k) {
+                    let callees = if hit.how == semantics::QueryHow::PassesHandle {
+                        self.resolve(units, fi, id, k)
+                    } else {
+                        Vec::new()
+                    };
+                    if !callees.is_empty() {
+                        // Judged by the callees' summaries once known.
+                        deferred.push((me, id, callees, hit.write));
+                    } else {
+                        let step = Step {
+                            call: id,
+                            via: None,
+                            only_if_none: c.none_guard,
+                            write: hit.write,
+                        };
+                        let e = queries.entry(me);
+                        match e {
+                            std::collections::hash_map::Entry::Vacant(v) => {
+                                v.insert(step);
+                                queue.push(me);
+                            }
+                            std::collections::hash_map::Entry::Occupied(mut o) => {
+                                if o.get().only_if_none.is_some() && step.only_if_none.is_none() {
+                                    o.insert(step);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if !fun.is_async
+                && !blocks.contains_key(&me)
+                && semantics::blocking_at(m, id, k).is_some()
+                && !self.offloaded(units, fi, id, k)
+            {
+                blocks.insert(
+                    me,
+                    Step {
+                        call: id,
+                        via: None,
+                        only_if_none: None,
+                        write: false,
+                    },
+                );
+                bqueue.push(me);
+            }
+            if matches!(c.kind, CallKind::Path | CallKind::Method) {
+                for callee in self.resolve(units, fi, id, k) {
+                    if callee != me {
+                        rev.push((callee, (me, id)));
+                    }
+                }
+            }
+        }
+        DirectFacts {
+            queries,
+            queue,
+            blocks,
+            bqueue,
+            rev,
+            deferred,
+            module_callees,
+        }
     }
 
     /// "Runs a query" backwards over the call graph, from the functions in `queue`.
