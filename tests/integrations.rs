@@ -10,6 +10,7 @@ fn read(name: &str) -> String {
 
 fn help(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .env("ARCHLINT_NO_CACHE", "1")
         .args(args)
         .arg("--help")
         .output()
@@ -100,6 +101,7 @@ fn check_invocations(file: &str, min: usize) {
     assert!(runs.len() >= min, "{file}: {runs:?}");
     let rules = {
         let out = Command::new(env!("CARGO_BIN_EXE_archlint"))
+            .env("ARCHLINT_NO_CACHE", "1")
             .args(["rules", "--format", "json"])
             .output()
             .unwrap();
@@ -217,6 +219,7 @@ fn pre_commit_hooks_have_their_keys_and_run_existing_commands() {
 #[test]
 fn version_names_the_rules_data_version_and_rules_lists_as_json() {
     let out = Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .env("ARCHLINT_NO_CACHE", "1")
         .arg("--version")
         .output()
         .unwrap();
@@ -228,6 +231,7 @@ fn version_names_the_rules_data_version_and_rules_lists_as_json() {
     assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
 
     let out = Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .env("ARCHLINT_NO_CACHE", "1")
         .args(["rules", "--format", "json"])
         .output()
         .unwrap();
@@ -235,6 +239,7 @@ fn version_names_the_rules_data_version_and_rules_lists_as_json() {
     assert_eq!(j["rules_version"], hash);
     assert_eq!(j["version"], env!("CARGO_PKG_VERSION"));
     let text = Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .env("ARCHLINT_NO_CACHE", "1")
         .arg("rules")
         .output()
         .unwrap();

@@ -5,7 +5,9 @@ use std::process::Command;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_archlint"));
-    c.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    c.env("ARCHLINT_NO_CACHE", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
     c
 }
 

@@ -51,6 +51,7 @@ fn stable(mut v: Value) -> Value {
 
 fn cli_report(args: &[&str]) -> Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .env("ARCHLINT_NO_CACHE", "1")
         .env_remove("GITHUB_ACTIONS")
         .arg("check")
         .args(["--format", "json"])
@@ -145,6 +146,7 @@ async fn a_real_client_initializes_lists_tools_and_calls_each() {
         .await
         .unwrap();
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_archlint"))
+        .env("ARCHLINT_NO_CACHE", "1")
         .args(["explain", "n-plus-one-query"])
         .output()
         .unwrap();
