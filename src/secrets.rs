@@ -417,8 +417,11 @@ fn camel_words(letters: &[char]) -> bool {
         .iter()
         .filter(|w| w.len() >= 2 && w.iter().all(|c| c.is_ascii_uppercase()))
         .count();
+    // Two-letter words (`Me`, `Of`) occur once in a name, not all along it.
+    let short = words.iter().filter(|w| w.len() == 2).count();
     words.len() <= 4
         && acronyms <= 2
+        && short <= 1
         && words.iter().all(|w| {
             let caps = w.iter().filter(|c| c.is_ascii_uppercase()).count();
             if caps == w.len() {
@@ -426,7 +429,7 @@ fn camel_words(letters: &[char]) -> bool {
             }
             let lower = &w[caps..];
             caps <= 1
-                && lower.len() >= 2
+                && w.len() >= 2
                 && lower.iter().all(|c| c.is_ascii_lowercase())
                 && lower.iter().any(|c| "aeiouy".contains(*c))
         })
