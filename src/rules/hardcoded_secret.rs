@@ -50,7 +50,14 @@ declare_rule! {
     /// the regex it illustrates (a detector's pattern table), a dev password
     /// in a URL to localhost or a compose service, and a password in a compose
     /// file, unless the file deploys (a Kubernetes manifest, a production
-    /// file). A provider token with a valid checksum stays `error` anywhere.
+    /// file). A name-based match in configuration only CI or the test suite
+    /// reads (`.github/workflows/`, `.circleci/`, `.gitlab-ci.yml`,
+    /// `.env.test`, `settings/ci.py`) is `info` too, unless the value has a
+    /// provider's shape (`web_0a78…`). A translation catalog is read for
+    /// fixed shapes only; a configuration key path (`files.s3.secretkey`), a
+    /// template's holes (`api_${alphaid(16)}`), a YAML alias (`*db-password`)
+    /// and public sample credentials (the jwt.io token, the Azurite key) are
+    /// not secrets. A provider token with a valid checksum stays `error` anywhere.
     /// Silence one line with `// archlint: allow(hardcoded-secret) reason`
     /// (`gitleaks:allow` and `pragma: allowlist secret` are honoured too).
     pub static META = ("hardcoded-secret", Error, "a credential written into code or configuration");
