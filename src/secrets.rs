@@ -220,6 +220,11 @@ fn classes(v: &str) -> usize {
 /// short and human-made, keys and tokens must look generated (length, entropy
 /// and character classes in the spirit of gitleaks' generic rule).
 pub fn looks_like_credential(name: &str, v: &str) -> bool {
+    // A template literal or f-string is built at run time: only its literal
+    // parts are written down, and one of them must be a credential by itself.
+    if let Some(parts) = literal_parts(v) {
+        return parts.iter().any(|p| looks_like_credential(name, p));
+    }
     let len = v.chars().count();
     if !(6..=512).contains(&len) || v.contains(char::is_whitespace) || !v.is_ascii() {
         return false;
@@ -257,6 +262,9 @@ pub fn looks_like_credential(name: &str, v: &str) -> bool {
     {
         return false; // ENV_VAR_NAME
     }
+    if is_key_path(v) {
+        return false; // `files.s3.secretkey`, `APP__server_COOKIE_SECRET`
+    }
     if v.contains("://") {
         return false; // URLs are judged by the URL check
     }
@@ -283,12 +291,70 @@ pub fn looks_like_credential(name: &str, v: &str) -> bool {
         || (len >= 10 && cls >= 3 && e >= 3.0)
 }
 
+/// The literal runs of a value with interpolations (`ol_whs_{randomString(32)}`,
+/// `{prefix}_{secret}`: the frontends write `${x}` as `{x}`), or `None`
+/// when it has none.
+fn literal_parts(v: &str) -> Option<Vec<&str>> {
+    static HOLE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let hole = HOLE.get_or_init(|| Regex::new(r"\$?\{[A-Za-z_][^{}]*\}").unwrap());
+    if !hole.is_match(v) {
+        return None;
+    }
+    Some(hole.split(v).filter(|p| !p.is_empty()).collect())
+}
+
+/// A configuration key or environment variable name: identifier words joined
+/// by dots or underscores (`service.JWTSecret`, `files.s3.secretkey`,
+/// `MCAPTCHA__server_COOKIE_SECRET`). Each word is cased like a word;
+/// digits only end a word of a dotted path (`s3`, `v2`).
+pub fn is_key_path(v: &str) -> bool {
+    let dotted = v.contains('.');
+    if !dotted && !v.contains('_') {
+        return false;
+    }
+    let words: Vec<&str> = v.split(['.', '_']).filter(|w| !w.is_empty()).collect();
+    words.len() >= 2
+        && !v.starts_with('.')
+        && !v.ends_with('.')
+        && !v.contains("..")
+        && words.iter().all(|w| {
+            let letters = w.trim_end_matches(|c: char| c.is_ascii_digit());
+            let digits = w.len() - letters.len();
+            !letters.is_empty()
+                && letters.chars().all(|c| c.is_ascii_alphabetic())
+                && (digits == 0 || dotted && digits <= 2)
+                && is_identifier_case(letters)
+        })
+}
+
+/// A call written as a value: `rateLimit({`, `Buffer.from(`, `getSecret()`
+/// (a code sample in prose, or a line a reader cut short).
+fn is_call(v: &str) -> bool {
+    let Some(open) = v.find('(') else {
+        return false;
+    };
+    let callee = &v[..open];
+    let after = v[open + 1..].chars().next();
+    !callee.is_empty()
+        && callee.split('.').all(|p| {
+            p.len() >= 2
+                && p.chars()
+                    .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                && is_identifier_case(p)
+        })
+        && callee.chars().filter(|c| c.is_ascii_alphabetic()).count() >= 4
+        && after.is_none_or(|c| {
+            matches!(c, '{' | '[' | '(' | ')' | '"' | '\'' | '`') || c.is_ascii_alphabetic()
+        })
+}
+
 /// Code, not a value: a call, a member access chain, string concatenation.
 fn is_expression(v: &str) -> bool {
     static TEMPLATE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     // `auth:{createAuthKey()}`: an interpolation (the frontends write `${x}` as `{x}`).
     let template = TEMPLATE.get_or_init(|| Regex::new(r"\{[A-Za-z_][\w.]*(?:\(\))?\}").unwrap());
     v.ends_with(')') && v.contains('(')
+        || is_call(v)
         || template.is_match(v)
         || v.contains("+\"")
         || v.contains("\"+")
@@ -325,7 +391,48 @@ fn is_identifier_case(w: &str) -> bool {
         .windows(2)
         .filter(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
         .count();
-    upper * 3 <= letters.len() + 1 && humps * 5 <= letters.len()
+    upper * 3 <= letters.len() + 1 && humps * 5 <= letters.len() || camel_words(&letters)
+}
+
+/// Letters that read as a few words, acronyms among them: `CalDAV`,
+/// `JWTSecret`, `KeePassXC`, `LogMeOnce`. Each word is an acronym (at most
+/// five capitals, at most two of them) or a capital and lowercase letters
+/// holding a vowel; random letters break into many short words.
+fn camel_words(letters: &[char]) -> bool {
+    let mut words: Vec<&[char]> = Vec::new();
+    let mut start = 0;
+    for i in 1..letters.len() {
+        let (p, c) = (letters[i - 1], letters[i]);
+        let next_lower = letters.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        // `aB`: a new word; `ABc`: the last capital starts one.
+        if p.is_ascii_lowercase() && c.is_ascii_uppercase()
+            || p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower
+        {
+            words.push(&letters[start..i]);
+            start = i;
+        }
+    }
+    words.push(&letters[start..]);
+    let acronyms = words
+        .iter()
+        .filter(|w| w.len() >= 2 && w.iter().all(|c| c.is_ascii_uppercase()))
+        .count();
+    // Two-letter words (`Me`, `Of`) occur once in a name, not all along it.
+    let short = words.iter().filter(|w| w.len() == 2).count();
+    words.len() <= 4
+        && acronyms <= 2
+        && short <= 1
+        && words.iter().all(|w| {
+            let caps = w.iter().filter(|c| c.is_ascii_uppercase()).count();
+            if caps == w.len() {
+                return (2..=5).contains(&w.len());
+            }
+            let lower = &w[caps..];
+            caps <= 1
+                && w.len() >= 2
+                && lower.iter().all(|c| c.is_ascii_lowercase())
+                && lower.iter().any(|c| "aeiouy".contains(*c))
+        })
 }
 
 /// Natural-language text or an identifier: only letters (and word
@@ -530,6 +637,45 @@ mod tests {
             "secret",
             "mihA+2O76UMFxFkM+R5Kjp1vRt/1fjORS+6ilI8i"
         ));
+    }
+
+    #[test]
+    fn ui_text_key_paths_templates_and_calls_are_not_credentials() {
+        for v in [
+            // UI text: hyphenated capitalised words, acronyms, product names.
+            "CalDAV-Token",
+            "CalDAV-plassholdere",
+            "KeePassXC",
+            "LogMeOnce",
+            "1Password",
+            // Configuration key paths and environment variable names.
+            "service.JWTSecret",
+            "files.s3.secretkey",
+            "MCAPTCHA__server_COOKIE_SECRET",
+            // Built at run time: only the literal parts are written down.
+            "ol_whs_{randomString(32)}",
+            "api_{alphaid(16)}",
+            "{prefix}_{randomString}",
+            // A call (a code sample in prose).
+            "rateLimit({",
+            "Buffer.from(",
+        ] {
+            let k = SecretKnowledge::load(None).unwrap();
+            assert!(
+                !looks_like_credential("password", v) || k.is_placeholder(v),
+                "{v}"
+            );
+            assert!(!looks_like_credential("secret_key", v), "{v}");
+        }
+        // Random letters, keys with digits in a path, a secret with a hole.
+        assert!(looks_like_credential("password", "encYFJEeAgYzQJj"));
+        assert!(looks_like_credential("password", "FoNDHiGLfZ"));
+        assert!(looks_like_credential(
+            "secret",
+            "Nq7vT2xLm9Rk4Wp8Zb3c{prefix}"
+        ));
+        assert!(looks_like_credential("secret", "aB3_xY9.zQ7_kL2.mN5_pR8"));
+        assert!(looks_like_credential("password", "hunter2_Xq9!"));
     }
 
     #[test]

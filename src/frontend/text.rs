@@ -60,6 +60,37 @@ fn res() -> &'static Res {
     })
 }
 
+enum YamlRef {
+    /// `*name`: the whole value is a reference to an anchored one.
+    Alias,
+    /// `&name value`: the value starts this many bytes in.
+    Anchor(usize),
+}
+
+/// A YAML anchor or alias at the start of a value (YAML files only).
+fn yaml_ref(v: &str, yaml: bool) -> Option<YamlRef> {
+    if !yaml {
+        return None;
+    }
+    let name_len = |s: &str| {
+        s.find(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}'))
+            .unwrap_or(s.len())
+    };
+    if let Some(rest) = v.strip_prefix('*') {
+        let n = name_len(rest);
+        let after = rest[n..].trim_start();
+        return (n > 0 && (after.is_empty() || after.starts_with('#'))).then_some(YamlRef::Alias);
+    }
+    let rest = v.strip_prefix('&')?;
+    let n = name_len(rest);
+    if n == 0 {
+        return None;
+    }
+    let after = &rest[n..];
+    let ws = after.len() - after.trim_start().len();
+    Some(YamlRef::Anchor(1 + n + ws))
+}
+
 /// Strip quotes from a value (returning the offset of the content), or take an
 /// unquoted scalar up to a trailing comment.
 fn scalar(v: &str, allow_unquoted: bool) -> Option<(usize, &str)> {
@@ -195,6 +226,7 @@ pub fn extract_pairs_in(
     let npmrc = name == ".npmrc" || name.starts_with(".yarnrc");
     let netrc = name == ".netrc" || name == "_netrc";
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let yaml = matches!(ext, "yaml" | "yml");
     if config && matches!(ext, "yaml" | "yml" | "toml") {
         multiline_pairs(text, &idx, out, in_test);
     }
@@ -264,8 +296,17 @@ pub fn extract_pairs_in(
                 && (sep != " "
                     || body.trim_start().starts_with("ENV")
                     || body.trim_start().starts_with("ARG"));
-            if sep != " " || unquoted_ok {
-                if let Some((q, val)) = scalar(v.as_str(), unquoted_ok) {
+            // YAML: `&name value` anchors a value (the value is what follows),
+            // `*name` refers to one: an alias is a name, and the value it
+            // stands for is judged where the anchor binds it.
+            let (anchor_len, vs) = match yaml_ref(v.as_str(), yaml) {
+                Some(YamlRef::Alias) => (None, ""),
+                Some(YamlRef::Anchor(n)) => (Some(n), &v.as_str()[n..]),
+                None => (Some(0), v.as_str()),
+            };
+            if let Some(anchor_len) = anchor_len.filter(|_| sep != " " || unquoted_ok) {
+                if let Some((q, val)) = scalar(vs, unquoted_ok) {
+                    let q = q + anchor_len;
                     push(&c[1], body_off + v.start() + q, val);
                 }
             }

@@ -50,7 +50,14 @@ declare_rule! {
     /// the regex it illustrates (a detector's pattern table), a dev password
     /// in a URL to localhost or a compose service, and a password in a compose
     /// file, unless the file deploys (a Kubernetes manifest, a production
-    /// file). A provider token with a valid checksum stays `error` anywhere.
+    /// file). A name-based match in configuration only CI or the test suite
+    /// reads (`.github/workflows/`, `.circleci/`, `.gitlab-ci.yml`,
+    /// `.env.test`, `settings/ci.py`) is `info` too, unless the value has a
+    /// provider's shape (`web_0a78…`). A translation catalog is read for
+    /// fixed shapes only; a configuration key path (`files.s3.secretkey`), a
+    /// template's holes (`api_${alphaid(16)}`), a YAML alias (`*db-password`)
+    /// and public sample credentials (the jwt.io token, the Azurite key) are
+    /// not secrets. A provider token with a valid checksum stays `error` anywhere.
     /// Silence one line with `// archlint: allow(hardcoded-secret) reason`
     /// (`gitleaks:allow` and `pragma: allowlist secret` are honoured too).
     pub static META = ("hardcoded-secret", Error, "a credential written into code or configuration");
@@ -293,6 +300,67 @@ fn local_tooling(path: &str) -> bool {
         || p.contains(".devcontainer/")
 }
 
+/// Configuration that only CI or the test suite reads: a workflow or pipeline
+/// definition (`.github/workflows/`, `.circleci/`, `.gitlab-ci.yml`), a test
+/// or CI env file (`.env.test`, `.env.ci`), a settings module named for CI or
+/// tests (`settings/ci.py`, `config/test.toml`). Its values are throwaway
+/// keys for a test database on localhost.
+fn ci_or_test_config(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let segs: Vec<&str> = p.split('/').collect();
+    let name = *segs.last().unwrap_or(&"");
+    let dirs = &segs[..segs.len().saturating_sub(1)];
+    let ci_dir = p.contains(".github/workflows/")
+        || p.contains(".github/actions/")
+        || dirs
+            .iter()
+            .any(|d| matches!(*d, ".circleci" | ".buildkite" | ".woodpecker" | ".drone"));
+    let ci_file = matches!(
+        name,
+        ".gitlab-ci.yml"
+            | ".travis.yml"
+            | "azure-pipelines.yml"
+            | "bitbucket-pipelines.yml"
+            | ".drone.yml"
+            | ".woodpecker.yml"
+            | "cloudbuild.yaml"
+            | "cloudbuild.yml"
+    );
+    // `.env.test`, `.env.ci`, `.env.testing.local`.
+    let test_env = name.strip_prefix(".env.").is_some_and(|r| {
+        r.split('.')
+            .any(|w| matches!(w, "test" | "testing" | "ci" | "e2e"))
+    });
+    // A settings module for CI or tests: `settings/ci.py`, `config/test_sqlite.py`.
+    let stem = name.split('.').next().unwrap_or(name);
+    let settings_dir = dirs.last().is_some_and(|d| {
+        matches!(
+            *d,
+            "settings" | "config" | "configs" | "conf" | "environments"
+        )
+    });
+    let test_settings = settings_dir
+        && stem
+            .split(['_', '-'])
+            .any(|w| matches!(w, "ci" | "test" | "tests" | "testing" | "e2e"));
+    ci_dir || ci_file || test_env || test_settings
+}
+
+/// A token in a provider's shape that has no pattern of its own: a short
+/// lowercase prefix naming the issuer and a generated body (`web_0a78…`,
+/// `chpt_015c…`).
+fn prefixed_token(v: &str) -> bool {
+    let Some((prefix, body)) = v.split_once('_') else {
+        return false;
+    };
+    (2..=8).contains(&prefix.len())
+        && prefix.chars().all(|c| c.is_ascii_lowercase())
+        && body.len() >= 12
+        && body.chars().all(|c| c.is_ascii_alphanumeric())
+        && body.chars().any(|c| c.is_ascii_digit())
+        && entropy(body) >= 3.0
+}
+
 /// `user:password` inside base64 (`auth` in Docker's config.json, `_auth` in
 /// .npmrc): the password, when it is one.
 fn basic_blob_password(v: &str) -> Option<String> {
@@ -506,6 +574,11 @@ impl HardcodedSecret {
             return;
         }
         let Some(name) = &l.name else { return };
+        // A name-based guess in CI or test-suite configuration is a note,
+        // unless the value has a provider's shape.
+        if sev == Severity::Error && ci_or_test_config(ctx.path) && !prefixed_token(v) {
+            sev = Severity::Info;
+        }
         // `user:password` in base64: `_auth` in .npmrc.
         if matches!(name.as_str(), "_auth" | "npmAuthIdent") {
             if let Some(pw) = basic_blob_password(v) {
@@ -609,6 +682,9 @@ impl Rule for HardcodedSecret {
         let text = ctx.text;
         let sk = ctx.secrets;
         let deploy = deploys(ctx.path, text);
+        // A translation catalog is UI text: only fixed shapes (provider
+        // tokens, key blocks, URL passwords) can be secrets there.
+        let catalog = ctx.model.kind.role == crate::roles::Role::Locale;
         let local_file = local_tooling(ctx.path) && !deploy;
         // Byte ranges a dedicated reader judged: the generic pass skips them.
         let mut handled: Vec<(usize, usize)> = Vec::new();
@@ -745,6 +821,9 @@ impl Rule for HardcodedSecret {
                 );
             }
         }
+        if catalog {
+            return;
+        }
         // 4. Kubernetes Secrets: data decoded, stringData as written.
         for (key, a, b, b64) in k8s_secret_values(text) {
             handled.push((a, b));
@@ -849,6 +928,40 @@ mod tests {
             local_host("db:5432") && local_host("localhost") && !local_host("db.prod.internal")
         );
         assert!(example_host("db.example.com:5432") && !example_host("db.examples.io"));
+    }
+
+    #[test]
+    fn ci_and_test_configuration() {
+        for p in [
+            ".github/workflows/ci.yml",
+            ".circleci/config.yml",
+            ".gitlab-ci.yml",
+            ".env.test",
+            ".env.ci",
+            "settings/ci.py",
+            "app/config/test_sqlite.py",
+        ] {
+            assert!(ci_or_test_config(p), "{p}");
+        }
+        for p in [
+            ".env",
+            ".env.production",
+            "settings/main.py",
+            "src/ci.rs",
+            "config/circle.toml",
+        ] {
+            assert!(!ci_or_test_config(p), "{p}");
+        }
+        assert!(prefixed_token(
+            "web_0a783d8086b6f996809f3e751d032dd6d156782082bcd1423b9b860113c75054"
+        ));
+        assert!(prefixed_token("chpt_015c1709eb9b9fa"));
+        assert!(!prefixed_token(
+            "F0E5AD933D7F6FD8F4DBB3E038C501C052DC0593C686D21ACB30AE205D2F634B"
+        ));
+        assert!(!prefixed_token(
+            "veans-e2e-jwt-secret-do-not-use-in-production"
+        ));
     }
 
     #[test]
