@@ -447,6 +447,9 @@ impl UnboundedQuery {
             if bounded_later(m, m.chain_end(id)) {
                 continue;
             }
+            if m.lang == Lang::Python && drf_paginated(ctx, m, id) {
+                continue;
+            }
             let label = LangKnowledge::dotted(m, id);
             // Arguments that filter: of `filter`/`where` calls, or an options object with `where`.
             let filters: Vec<&str> = m
@@ -724,4 +727,104 @@ fn short_sql(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// Django REST Framework generic views and viewsets: their `get_queryset()`
+/// is what `list` pages and what `retrieve` narrows to one primary key.
+const DRF_VIEWS: &[&str] = &[
+    "GenericAPIView",
+    "ListAPIView",
+    "ListCreateAPIView",
+    "RetrieveAPIView",
+    "RetrieveUpdateAPIView",
+    "RetrieveDestroyAPIView",
+    "RetrieveUpdateDestroyAPIView",
+    "GenericViewSet",
+    "ModelViewSet",
+    "ReadOnlyModelViewSet",
+];
+
+/// Is call `id` the queryset of a DRF view's `get_queryset()` whose list is
+/// paginated: the class (or a base class of the tree) sets a
+/// `pagination_class`, or the project sets
+/// `REST_FRAMEWORK['DEFAULT_PAGINATION_CLASS']` and the class does not turn
+/// it off with `pagination_class = None`.
+fn drf_paginated(ctx: &ProgramCtx, m: &FileModel, id: CallId) -> bool {
+    let Some(f) = m.calls[id].func.map(|f| &m.functions[f]) else {
+        return false;
+    };
+    if f.name != "get_queryset" {
+        return false;
+    }
+    let Some(owner) = f.owner.as_deref() else {
+        return false;
+    };
+    let Some(start) = m.classes.iter().find(|c| c.name == owner) else {
+        return false;
+    };
+    // Walk the class and its bases defined in the tree (nearest first).
+    let mut pagination: Option<&str> = None;
+    let mut drf = false;
+    let mut queue: Vec<&crate::model::ClassDef> = vec![start];
+    let mut seen: Vec<&str> = Vec::new();
+    while let Some(c) = queue.pop() {
+        if seen.contains(&c.name.as_str()) || seen.len() > 16 {
+            continue;
+        }
+        seen.push(&c.name);
+        if pagination.is_none() {
+            pagination = c
+                .attrs
+                .iter()
+                .find(|(k, _)| k == "pagination_class")
+                .map(|(_, v)| v.as_str());
+        }
+        for b in &c.bases {
+            let last = b.rsplit('.').next().unwrap_or(b);
+            if DRF_VIEWS.contains(&last) {
+                drf = true;
+                continue;
+            }
+            if let Some(bc) = python_class(ctx, m, last) {
+                queue.insert(0, bc);
+            }
+        }
+    }
+    if !drf {
+        return false;
+    }
+    match pagination {
+        Some(v) => v.trim() != "None",
+        None => ctx
+            .memo("drf-default-pagination", || {
+                ctx.units.iter().find_map(|u| {
+                    let um = u.model;
+                    if um.lang != Lang::Python || um.kind.test {
+                        return None;
+                    }
+                    um.literals
+                        .iter()
+                        .find(|l| {
+                            l.name.as_deref() == Some("DEFAULT_PAGINATION_CLASS")
+                                && !l.value.trim().is_empty()
+                        })
+                        .map(|l| l.value.clone())
+                })
+            })
+            .is_some(),
+    }
+}
+
+/// A Python class of the tree by name: this file's first, else any file's.
+fn python_class<'a>(
+    ctx: &'a ProgramCtx,
+    m: &'a FileModel,
+    name: &str,
+) -> Option<&'a crate::model::ClassDef> {
+    m.classes.iter().find(|c| c.name == name).or_else(|| {
+        ctx.units
+            .iter()
+            .filter(|u| u.model.lang == Lang::Python && !u.model.kind.test)
+            .find_map(|u| u.model.classes.iter().find(|c| c.name == name))
+    })
 }
