@@ -447,7 +447,7 @@ impl UnboundedQuery {
             if bounded_later(m, m.chain_end(id)) {
                 continue;
             }
-            if m.lang == Lang::Python && drf_paginated(ctx, m, id) {
+            if m.lang == Lang::Python && (drf_paginated(ctx, m, id) || in_prefetch(m, id)) {
                 continue;
             }
             let label = LangKnowledge::dotted(m, id);
@@ -650,29 +650,17 @@ fn bounded_later(m: &FileModel, tail: CallId) -> bool {
         }
         let first = &m.calls[m.chain(x)[0]];
         let on_var = c.prev.is_none() && first.root == var;
-        let bounds = matches!(
-            c.name.as_str(),
-            "first"
-                | "First"
-                | "get"
-                | "one"
-                | "one_or_none"
-                | "scalar"
-                | "scalar_one"
-                | "scalar_one_or_none"
-                | "exists"
-                | "count"
-                | "update"
-                | "delete"
-                | "limit"
-                | "Limit"
-                | "paginate"
-                | "take"
-                | "Take"
-                | "aggregate"
-                | "latest"
-                | "earliest"
-        );
+        // `q.filter(..).count()`, `q.dates('d', 'day').count()`: the chain's
+        // end decides; `q.iterator(chunk_size=..)` streams it.
+        let bounds = m.chain(x).iter().any(|&y| bounding(&m.calls[y].name));
+        // `Filter(request.GET, queryset=q)`, `filter(author__in=q)`: handed on
+        // (a subquery, a filter set that pages it).
+        let handed = c.args.iter().any(|a| {
+            a.text == var
+                || a.text
+                    .split_once('=')
+                    .is_some_and(|(k, v)| is_ident(k.trim()) && v.trim() == var)
+        });
         // `list(q)`, `len(q)`, `sorted(q)` read all of it.
         let materializes = matches!(
             c.name.as_str(),
@@ -691,8 +679,53 @@ fn bounded_later(m: &FileModel, tail: CallId) -> bool {
                 | "any"
                 | "all"
         );
-        (on_var && (bounds || m.calls[m.chain_end(x)].sliced))
-            || (!materializes && c.args.iter().any(|a| a.text == var))
+        (on_var && (bounds || m.calls[m.chain_end(x)].sliced)) || (!materializes && handed)
+    })
+}
+
+/// A call that ends a kept query with one row, a count, a write, a page or a stream.
+fn bounding(name: &str) -> bool {
+    matches!(
+        name,
+        "first"
+            | "First"
+            | "get"
+            | "one"
+            | "one_or_none"
+            | "scalar"
+            | "scalar_one"
+            | "scalar_one_or_none"
+            | "exists"
+            | "count"
+            | "update"
+            | "delete"
+            | "limit"
+            | "Limit"
+            | "paginate"
+            | "take"
+            | "Take"
+            | "aggregate"
+            | "latest"
+            | "earliest"
+            | "last"
+            | "iterator"
+            | "in_bulk"
+    )
+}
+
+/// A queryset given to `Prefetch('rel', queryset=..)`: Django runs it with
+/// `WHERE fk IN (the parents' ids)`, one batch for the parents already read.
+fn in_prefetch(m: &FileModel, id: CallId) -> bool {
+    let first = m.calls[m.chain(id)[0]].span;
+    let func = m.calls[id].func;
+    m.calls.iter().any(|p| {
+        p.func == func
+            && p.name == "Prefetch"
+            && p.span.start < first.start
+            && p.span.end >= first.end
+            && p.args
+                .iter()
+                .any(|a| a.text.trim_start().starts_with("queryset"))
     })
 }
 
