@@ -450,6 +450,24 @@ impl UnboundedQuery {
             if m.lang == Lang::Python && (drf_paginated(ctx, m, id) || in_prefetch(m, id)) {
                 continue;
             }
+            // `Gym.objects.get_members(pk).select_related(..)`: a method of a
+            // custom manager or queryset. Followed into the tree: one that
+            // filters is judged where it filters (its own query is read
+            // there); one not found in the tree is not judged.
+            if m.lang == Lang::Python && LangKnowledge::dotted(m, id).contains(".objects.") {
+                let custom: Vec<&str> = m
+                    .chain(id)
+                    .iter()
+                    .take_while(|&&x| x != id)
+                    .map(|&x| m.calls[x].name.as_str())
+                    .filter(|n| !django_queryset_method(n))
+                    .collect();
+                if let Some(name) = custom.first() {
+                    if manager_method_filters(ctx, name) != Some(false) {
+                        continue;
+                    }
+                }
+            }
             let label = LangKnowledge::dotted(m, id);
             // Arguments that filter: of `filter`/`where` calls, or an options object with `where`.
             let filters: Vec<&str> = m
@@ -860,4 +878,67 @@ fn python_class<'a>(
             .filter(|u| u.model.lang == Lang::Python && !u.model.kind.test)
             .find_map(|u| u.model.classes.iter().find(|c| c.name == name))
     })
+}
+
+/// Methods of Django's `Manager`/`QuerySet`: anything else called on
+/// `Model.objects` is the project's own.
+fn django_queryset_method(n: &str) -> bool {
+    matches!(
+        n,
+        "all"
+            | "filter"
+            | "exclude"
+            | "order_by"
+            | "values"
+            | "values_list"
+            | "select_related"
+            | "prefetch_related"
+            | "annotate"
+            | "alias"
+            | "distinct"
+            | "raw"
+            | "iterator"
+            | "none"
+            | "using"
+            | "defer"
+            | "only"
+            | "reverse"
+            | "extra"
+            | "select_for_update"
+            | "union"
+            | "intersection"
+            | "difference"
+            | "dates"
+            | "datetimes"
+            | "get_queryset"
+            | "filter_by"
+    )
+}
+
+/// A custom manager or queryset method of the tree, by name: Some(true) when
+/// its body filters (`filter`, `exclude`, `get`, a slice), Some(false) when it
+/// does not, None when no such method is defined in the tree.
+fn manager_method_filters(ctx: &ProgramCtx, name: &str) -> Option<bool> {
+    let mut found = None;
+    for u in ctx.units {
+        let um = u.model;
+        if um.lang != Lang::Python || um.kind.test {
+            continue;
+        }
+        for (fi, f) in um.functions.iter().enumerate() {
+            if f.name != name || f.owner.is_none() {
+                continue;
+            }
+            let filters = um.calls.iter().any(|c| {
+                c.func == Some(fi)
+                    && (matches!(c.name.as_str(), "filter" | "exclude" | "get" | "filter_by")
+                        || c.sliced)
+            });
+            if filters {
+                return Some(true);
+            }
+            found = Some(false);
+        }
+    }
+    found
 }
