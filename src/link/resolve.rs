@@ -391,7 +391,66 @@ impl Linked {
                 .filter(|&r| r.0 == fi && fun(r).owner == own)
                 .collect();
         }
+        if family == Family::Python {
+            return self.python_method(units, fi, id, methods, k);
+        }
         self.by_receiver_name(units, fi, id, methods, k)
+    }
+
+    /// A Python method call on an untyped receiver. A container protocol
+    /// name (`hint.get("content")`, `row.items()`) is a dict's or a list's
+    /// far more often than a same-named class's, so it never resolves by the
+    /// receiver's name. A method several classes define (`to_dict`) resolves
+    /// only to the class the receiver names (`channel.to_dict()` ->
+    /// `Channel.to_dict`), never by the bare name.
+    fn python_method(
+        &self,
+        units: &[Unit],
+        fi: usize,
+        id: CallId,
+        methods: Vec<FnRef>,
+        k: &Knowledge,
+    ) -> Vec<FnRef> {
+        let m = units[fi].model;
+        let c = &m.calls[id];
+        if matches!(
+            c.name.as_str(),
+            "get"
+                | "items"
+                | "keys"
+                | "values"
+                | "pop"
+                | "popitem"
+                | "setdefault"
+                | "copy"
+                | "append"
+                | "extend"
+                | "clear"
+        ) {
+            return Vec::new();
+        }
+        let fun = |(f, g): FnRef| &units[f].model.functions[g];
+        let owners: HashSet<&str> = methods
+            .iter()
+            .filter_map(|&r| fun(r).owner.as_deref())
+            .collect();
+        let found = self.by_receiver_name(units, fi, id, methods.clone(), k);
+        if owners.len() <= 1 {
+            return found;
+        }
+        let recv = semantics::handle_name(if c.prev.is_none() { &c.root } else { "" })
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .replace('_', "")
+            .to_ascii_lowercase();
+        let named = |r: FnRef| {
+            let o = fun(r).owner.as_deref().unwrap_or("").to_ascii_lowercase();
+            !recv.is_empty()
+                && !o.is_empty()
+                && (o == recv || (recv.len() >= 4 && (o.ends_with(&recv) || recv.ends_with(&o))))
+        };
+        found.into_iter().filter(|&r| named(r)).collect()
     }
 
     /// Candidates defined in the module an import names. `by_name`: the import
