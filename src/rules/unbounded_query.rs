@@ -420,6 +420,15 @@ impl UnboundedQuery {
             if p.bound.as_ref().is_some_and(|b| b.is_match(&text)) {
                 continue;
             }
+            // `q = q.offset(s).limit(n)`, then `session.execute(q).scalars().all()`:
+            // the statement kept in a variable carries the bound.
+            if m.lang == Lang::Python
+                && p.bound
+                    .as_ref()
+                    .is_some_and(|b| b.is_match(&statement_text(m, id)))
+            {
+                continue;
+            }
             // Later calls of the chain that bound it (`.limit(10)`, `.first()`).
             let later: Vec<&str> = m
                 .chain(id)
@@ -941,4 +950,38 @@ fn manager_method_filters(ctx: &ProgramCtx, name: &str) -> Option<bool> {
         }
     }
     found
+}
+
+/// The text of the statements a chain runs from variables: every chain of
+/// the same function before it that builds a variable the chain passes as
+/// an argument (`stmt = select(..).where(..)`, `q = q.limit(n)`), and the
+/// helpers that page it (`q, n = self.add_pagination(q, p)`).
+fn statement_text(m: &FileModel, id: CallId) -> String {
+    use crate::knowledge::LangKnowledge;
+    let chain = m.chain(id);
+    let start = m.calls[chain[0]].span.start;
+    let func = m.calls[id].func;
+    let vars: Vec<&str> = chain
+        .iter()
+        .flat_map(|&x| m.calls[x].args.iter().map(|a| a.text.as_str()))
+        .filter(|t| is_ident(t))
+        .collect();
+    let mut out = String::new();
+    if vars.is_empty() {
+        return out;
+    }
+    for (d, c) in m.calls.iter().enumerate() {
+        if c.func != func || c.span.end > start || c.next.is_some() {
+            continue;
+        }
+        let defines = vars
+            .iter()
+            .any(|v| c.bound_to.as_deref() == Some(v) || c.assigned_to.as_deref() == Some(v));
+        let pages =
+            c.name.contains("paginat") && c.args.iter().any(|a| vars.contains(&a.text.as_str()));
+        if defines || pages {
+            out.push_str(&LangKnowledge::chain_text(m, d));
+        }
+    }
+    out
 }
