@@ -1383,6 +1383,27 @@ fn template_values(t: &str) -> std::borrow::Cow<'_, str> {
     re.replace_all(t, "$1$2$$1")
 }
 
+/// Does the head of a Python `except` clause (`except (A, B) as e:`) catch
+/// every exception: bare, or naming `Exception`/`BaseException`?
+fn broad_except(head: &str) -> bool {
+    let code: String = head
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let t = code.trim().trim_end_matches(':').trim();
+    let t = t.strip_prefix("except").unwrap_or(t).trim();
+    let t = t.strip_prefix('*').unwrap_or(t).trim();
+    let t = t.split(" as ").next().unwrap_or(t).trim();
+    if t.is_empty() {
+        return true;
+    }
+    t.trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(|n| n.trim().rsplit('.').next().unwrap_or(""))
+        .any(|n| matches!(n, "Exception" | "BaseException"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1457,25 +1478,4 @@ mod tests {
             .any(|l| l.name.as_deref() == Some("apiToken") && l.value == "abc"));
         assert!(matches!(m.sql[0].facts, SqlFacts::Write { .. }));
     }
-}
-
-/// Does the head of a Python `except` clause (`except (A, B) as e:`) catch
-/// every exception: bare, or naming `Exception`/`BaseException`?
-fn broad_except(head: &str) -> bool {
-    let code: String = head
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let t = code.trim().trim_end_matches(':').trim();
-    let t = t.strip_prefix("except").unwrap_or(t).trim();
-    let t = t.strip_prefix('*').unwrap_or(t).trim();
-    let t = t.split(" as ").next().unwrap_or(t).trim();
-    if t.is_empty() {
-        return true;
-    }
-    t.trim_matches(|c| c == '(' || c == ')')
-        .split(',')
-        .map(|n| n.trim().rsplit('.').next().unwrap_or(""))
-        .any(|n| matches!(n, "Exception" | "BaseException"))
 }
