@@ -450,7 +450,59 @@ impl Linked {
                 && !o.is_empty()
                 && (o == recv || (recv.len() >= 4 && (o.ends_with(&recv) || recv.ends_with(&o))))
         };
-        found.into_iter().filter(|&r| named(r)).collect()
+        let named_found: Vec<FnRef> = found.into_iter().filter(|&r| named(r)).collect();
+        if !named_found.is_empty() || recv.len() < 4 {
+            return named_found;
+        }
+        // `self.repos.recipes.get_one(..)`: the receiver names a class of the
+        // tree (`RepositoryRecipes`) that inherits the method: the nearest
+        // base class defining it.
+        let names = |c: &str| {
+            let o = c.to_ascii_lowercase();
+            o == recv || o.ends_with(&recv)
+        };
+        let classes: Vec<&crate::model::ClassDef> = units
+            .iter()
+            .filter(|u| u.model.lang == m.lang && !u.model.kind.test)
+            .flat_map(|u| u.model.classes.iter())
+            .collect();
+        // Of the classes the receiver names, the one that inherits the
+        // method; two that do is a choice made by types not seen.
+        let inherited = |start: &str| -> Vec<FnRef> {
+            let mut queue = vec![start];
+            let mut seen: Vec<&str> = Vec::new();
+            while !queue.is_empty() && seen.len() < 16 {
+                let cls = queue.remove(0);
+                if seen.contains(&cls) {
+                    continue;
+                }
+                seen.push(cls);
+                let defined: Vec<FnRef> = methods
+                    .iter()
+                    .copied()
+                    .filter(|&r| fun(r).owner.as_deref() == Some(cls))
+                    .collect();
+                if !defined.is_empty() {
+                    return defined;
+                }
+                if let Some(c) = classes.iter().find(|c| c.name == cls) {
+                    for b in &c.bases {
+                        let b = b.split('[').next().unwrap_or(b);
+                        queue.push(b.rsplit('.').next().unwrap_or(b).trim());
+                    }
+                }
+            }
+            Vec::new()
+        };
+        let mut hits = classes
+            .iter()
+            .filter(|c| names(&c.name))
+            .map(|c| inherited(&c.name))
+            .filter(|v| !v.is_empty());
+        match (hits.next(), hits.next()) {
+            (Some(one), None) => one,
+            _ => Vec::new(),
+        }
     }
 
     /// Candidates defined in the module an import names. `by_name`: the import
