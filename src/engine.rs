@@ -825,6 +825,9 @@ fn analyse_inner(c: &Candidate, s: &Shared, r: &mut FileResult) -> CacheUse {
             return CacheUse::Off;
         }
     }
+    if r.role == Role::Source && crate::roles::script_content(&c.rel, text) {
+        r.role = Role::Script;
+    }
     let kind = PathKind {
         role: r.role,
         ..frontend::path_kind(&c.rel)

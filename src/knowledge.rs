@@ -571,6 +571,19 @@ impl LangKnowledge {
         if p.lazy && m.calls[id].next.is_some() {
             return None;
         }
+        // `os.path.exists(p)`: a module brought in by `import os`, not an
+        // instance's related manager or a session.
+        if m.lang == crate::model::Lang::Python {
+            let root = &m.calls[m.chain(id)[0]].root;
+            let head = root.split('.').next().unwrap_or("");
+            if !head.is_empty()
+                && m.imports
+                    .iter()
+                    .any(|i| i.alias == i.path && i.path.split('.').next() == Some(head))
+            {
+                return None;
+            }
+        }
         Some(p)
     }
 

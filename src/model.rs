@@ -501,6 +501,17 @@ pub struct FileModel {
     pub sql_skipped: Vec<SkippedSql>,
     /// The SQL dialect this file was read in.
     pub dialect: crate::frontend::sql::Dialect,
+    /// Python classes: their bases and class-level assignments, for framework
+    /// conventions (a Django REST Framework view paginates its list).
+    pub classes: Vec<ClassDef>,
+}
+
+/// A class, its bases as written and its class-level `name = value` lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClassDef {
+    pub name: String,
+    pub bases: Vec<String>,
+    pub attrs: Vec<(String, String)>,
 }
 
 /// A piece of SQL archlint did not read in full.
@@ -547,6 +558,7 @@ impl FileModel {
             offload_macros: Vec::new(),
             sql_skipped: Vec::new(),
             dialect: Default::default(),
+            classes: Vec::new(),
         }
     }
 

@@ -201,6 +201,22 @@ impl Roles {
     }
 }
 
+/// One-off code recognised by content wherever it lives: an Alembic revision
+/// (`revision = ` and `down_revision = ` at module level, and `def upgrade(`),
+/// kept outside an `alembic/versions` or `migrations/versions` folder.
+pub fn script_content(rel: &str, text: &str) -> bool {
+    if crate::frontend::lang_of(rel) != crate::model::Lang::Python {
+        return false;
+    }
+    let top = |key: &str| {
+        text.lines().any(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(['=', ':']))
+        })
+    };
+    top("revision") && top("down_revision") && text.lines().any(|l| l.starts_with("def upgrade("))
+}
+
 fn floor_char(s: &str, mut i: usize) -> usize {
     if i >= s.len() {
         return s.len();
@@ -282,5 +298,24 @@ mod tests {
         assert!(r.vendored_content("web/app.js", &minified));
         assert!(!r.vendored_content("web/app.js", "const a = 1;\nexport default a;\n"));
         assert!(!r.vendored_content("src/app.py", &minified));
+    }
+
+    #[test]
+    fn alembic_revisions_by_content() {
+        let rev = "\"\"\"add tenants\"\"\"\nrevision = \"3b0f5b81376f\"\ndown_revision: str = \"a1\"\n\ndef upgrade():\n    pass\n";
+        assert!(script_content(
+            "src/app/database/revisions/tenant/versions/x.py",
+            rev
+        ));
+        assert!(!script_content(
+            "src/app/models.py",
+            "revision = 1\ndef upgrade():\n    pass\n"
+        ));
+        assert!(!script_content("src/app/x.ts", rev));
+        // Indented: an attribute of a class, not a revision module.
+        assert!(!script_content(
+            "src/app/models.py",
+            "class A:\n    revision = 1\n    down_revision = 0\n    def upgrade(self):\n        pass\n"
+        ));
     }
 }

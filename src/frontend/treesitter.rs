@@ -480,6 +480,9 @@ impl<'a> Walker<'a> {
             }
             "class_definition" | "class_declaration" | "class" => {
                 let name = self.fn_name(n);
+                if self.lang == Lang::Python {
+                    self.class_def(n, &name);
+                }
                 let was = self.test;
                 self.test |=
                     name.starts_with("Test") || name.ends_with("Test") || name.ends_with("Tests");
@@ -737,18 +740,67 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A Python class: its bases and the `name = value` lines of its body.
+    fn class_def(&mut self, n: Node, name: &str) {
+        let bases = n
+            .child_by_field_name("superclasses")
+            .map(|b| {
+                let mut c = b.walk();
+                b.named_children(&mut c)
+                    .filter(|x| x.kind() != "keyword_argument")
+                    .map(|x| self.text(x).to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut attrs = Vec::new();
+        if let Some(body) = n.child_by_field_name("body") {
+            let mut c = body.walk();
+            for st in body.named_children(&mut c) {
+                let Some(a) = st
+                    .named_child(0)
+                    .filter(|_| st.kind() == "expression_statement")
+                else {
+                    continue;
+                };
+                if a.kind() != "assignment" {
+                    continue;
+                }
+                if let (Some(l), Some(r)) = (
+                    a.child_by_field_name("left"),
+                    a.child_by_field_name("right"),
+                ) {
+                    attrs.push((self.text(l).to_string(), self.short(r)));
+                }
+            }
+        }
+        self.m.classes.push(crate::model::ClassDef {
+            name: name.to_string(),
+            bases,
+            attrs,
+        });
+    }
+
     /// Does this try statement's handler swallow the error (`except: pass`, `catch {}`)?
     fn swallows(&self, n: Node) -> bool {
         let mut c = n.walk();
         let kids: Vec<Node> = n.children(&mut c).collect();
         kids.into_iter().any(|h| match h.kind() {
             "except_clause" => {
-                let body = h
-                    .named_children(&mut h.walk())
-                    .last()
+                let block = h.named_children(&mut h.walk()).last();
+                let body = block
                     .map(|b| self.text(b).trim().to_string())
                     .unwrap_or_default();
-                body == "pass" || body == "..." || body == "continue"
+                let empty = body == "pass" || body == "..." || body == "continue";
+                // `except:` / `except Exception:` swallow every failure; a
+                // handler of named exceptions (`except User.DoesNotExist:`,
+                // `except KeyError:`) is a deliberate branch and lets
+                // database and network errors propagate.
+                let caught = block
+                    .and_then(|b| {
+                        std::str::from_utf8(&self.src[h.start_byte()..b.start_byte()]).ok()
+                    })
+                    .unwrap_or_default();
+                empty && broad_except(caught)
             }
             "catch_clause" => h.child_by_field_name("body").is_some_and(|b| {
                 self.text(b)
@@ -1358,6 +1410,27 @@ fn template_values(t: &str) -> std::borrow::Cow<'_, str> {
             .unwrap()
     });
     re.replace_all(t, "$1$2$$1")
+}
+
+/// Does the head of a Python `except` clause (`except (A, B) as e:`) catch
+/// every exception: bare, or naming `Exception`/`BaseException`?
+fn broad_except(head: &str) -> bool {
+    let code: String = head
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let t = code.trim().trim_end_matches(':').trim();
+    let t = t.strip_prefix("except").unwrap_or(t).trim();
+    let t = t.strip_prefix('*').unwrap_or(t).trim();
+    let t = t.split(" as ").next().unwrap_or(t).trim();
+    if t.is_empty() {
+        return true;
+    }
+    t.trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(|n| n.trim().rsplit('.').next().unwrap_or(""))
+        .any(|n| matches!(n, "Exception" | "BaseException"))
 }
 
 #[cfg(test)]

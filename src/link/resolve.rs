@@ -391,7 +391,118 @@ impl Linked {
                 .filter(|&r| r.0 == fi && fun(r).owner == own)
                 .collect();
         }
+        if family == Family::Python {
+            return self.python_method(units, fi, id, methods, k);
+        }
         self.by_receiver_name(units, fi, id, methods, k)
+    }
+
+    /// A Python method call on an untyped receiver. A container protocol
+    /// name (`hint.get("content")`, `row.items()`) is a dict's or a list's
+    /// far more often than a same-named class's, so it never resolves by the
+    /// receiver's name. A method several classes define (`to_dict`) resolves
+    /// only to the class the receiver names (`channel.to_dict()` ->
+    /// `Channel.to_dict`), never by the bare name.
+    fn python_method(
+        &self,
+        units: &[Unit],
+        fi: usize,
+        id: CallId,
+        methods: Vec<FnRef>,
+        k: &Knowledge,
+    ) -> Vec<FnRef> {
+        let m = units[fi].model;
+        let c = &m.calls[id];
+        if matches!(
+            c.name.as_str(),
+            "get"
+                | "items"
+                | "keys"
+                | "values"
+                | "pop"
+                | "popitem"
+                | "setdefault"
+                | "copy"
+                | "append"
+                | "extend"
+                | "clear"
+        ) {
+            return Vec::new();
+        }
+        let fun = |(f, g): FnRef| &units[f].model.functions[g];
+        let owners: HashSet<&str> = methods
+            .iter()
+            .filter_map(|&r| fun(r).owner.as_deref())
+            .collect();
+        let found = self.by_receiver_name(units, fi, id, methods.clone(), k);
+        if owners.len() <= 1 {
+            return found;
+        }
+        let recv = semantics::handle_name(if c.prev.is_none() { &c.root } else { "" })
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .replace('_', "")
+            .to_ascii_lowercase();
+        let named = |r: FnRef| {
+            let o = fun(r).owner.as_deref().unwrap_or("").to_ascii_lowercase();
+            !recv.is_empty()
+                && !o.is_empty()
+                && (o == recv || (recv.len() >= 4 && (o.ends_with(&recv) || recv.ends_with(&o))))
+        };
+        let named_found: Vec<FnRef> = found.into_iter().filter(|&r| named(r)).collect();
+        if !named_found.is_empty() || recv.len() < 4 {
+            return named_found;
+        }
+        // `self.repos.recipes.get_one(..)`: the receiver names a class of the
+        // tree (`RepositoryRecipes`) that inherits the method: the nearest
+        // base class defining it.
+        let names = |c: &str| {
+            let o = c.to_ascii_lowercase();
+            o == recv || o.ends_with(&recv)
+        };
+        let classes: Vec<&crate::model::ClassDef> = units
+            .iter()
+            .filter(|u| u.model.lang == m.lang && !u.model.kind.test)
+            .flat_map(|u| u.model.classes.iter())
+            .collect();
+        // Of the classes the receiver names, the one that inherits the
+        // method; two that do is a choice made by types not seen.
+        let inherited = |start: &str| -> Vec<FnRef> {
+            let mut queue = vec![start];
+            let mut seen: Vec<&str> = Vec::new();
+            while !queue.is_empty() && seen.len() < 16 {
+                let cls = queue.remove(0);
+                if seen.contains(&cls) {
+                    continue;
+                }
+                seen.push(cls);
+                let defined: Vec<FnRef> = methods
+                    .iter()
+                    .copied()
+                    .filter(|&r| fun(r).owner.as_deref() == Some(cls))
+                    .collect();
+                if !defined.is_empty() {
+                    return defined;
+                }
+                if let Some(c) = classes.iter().find(|c| c.name == cls) {
+                    for b in &c.bases {
+                        let b = b.split('[').next().unwrap_or(b);
+                        queue.push(b.rsplit('.').next().unwrap_or(b).trim());
+                    }
+                }
+            }
+            Vec::new()
+        };
+        let mut hits = classes
+            .iter()
+            .filter(|c| names(&c.name))
+            .map(|c| inherited(&c.name))
+            .filter(|v| !v.is_empty());
+        match (hits.next(), hits.next()) {
+            (Some(one), None) => one,
+            _ => Vec::new(),
+        }
     }
 
     /// Candidates defined in the module an import names. `by_name`: the import

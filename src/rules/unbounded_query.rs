@@ -423,6 +423,15 @@ impl UnboundedQuery {
             if p.bound.as_ref().is_some_and(|b| b.is_match(&text)) {
                 continue;
             }
+            // `q = q.offset(s).limit(n)`, then `session.execute(q).scalars().all()`:
+            // the statement kept in a variable carries the bound.
+            if m.lang == Lang::Python
+                && p.bound
+                    .as_ref()
+                    .is_some_and(|b| b.is_match(&statement_text(m, id)))
+            {
+                continue;
+            }
             // Later calls of the chain that bound it (`.limit(10)`, `.first()`).
             let later: Vec<&str> = m
                 .chain(id)
@@ -449,6 +458,27 @@ impl UnboundedQuery {
             }
             if bounded_later(m, m.chain_end(id)) || bounded_earlier(m, id) {
                 continue;
+            }
+            if m.lang == Lang::Python && (drf_paginated(ctx, m, id) || in_prefetch(m, id)) {
+                continue;
+            }
+            // `Gym.objects.get_members(pk).select_related(..)`: a method of a
+            // custom manager or queryset. Followed into the tree: one that
+            // filters is judged where it filters (its own query is read
+            // there); one not found in the tree is not judged.
+            if m.lang == Lang::Python && LangKnowledge::dotted(m, id).contains(".objects.") {
+                let custom: Vec<&str> = m
+                    .chain(id)
+                    .iter()
+                    .take_while(|&&x| x != id)
+                    .map(|&x| m.calls[x].name.as_str())
+                    .filter(|n| !django_queryset_method(n))
+                    .collect();
+                if let Some(name) = custom.first() {
+                    if manager_method_filters(ctx, name) != Some(false) {
+                        continue;
+                    }
+                }
             }
             let label = LangKnowledge::dotted(m, id);
             // Arguments that filter: of `filter`/`where` calls, or an options object with `where`.
@@ -699,29 +729,17 @@ fn bounded_later(m: &FileModel, tail: CallId) -> bool {
         }
         let first = &m.calls[m.chain(x)[0]];
         let on_var = c.prev.is_none() && first.root == var;
-        let bounds = matches!(
-            c.name.as_str(),
-            "first"
-                | "First"
-                | "get"
-                | "one"
-                | "one_or_none"
-                | "scalar"
-                | "scalar_one"
-                | "scalar_one_or_none"
-                | "exists"
-                | "count"
-                | "update"
-                | "delete"
-                | "limit"
-                | "Limit"
-                | "paginate"
-                | "take"
-                | "Take"
-                | "aggregate"
-                | "latest"
-                | "earliest"
-        );
+        // `q.filter(..).count()`, `q.dates('d', 'day').count()`: the chain's
+        // end decides; `q.iterator(chunk_size=..)` streams it.
+        let bounds = m.chain(x).iter().any(|&y| bounding(&m.calls[y].name));
+        // `Filter(request.GET, queryset=q)`, `filter(author__in=q)`: handed on
+        // (a subquery, a filter set that pages it).
+        let handed = c.args.iter().any(|a| {
+            a.text == var
+                || a.text
+                    .split_once('=')
+                    .is_some_and(|(k, v)| is_ident(k.trim()) && v.trim() == var)
+        });
         // `list(q)`, `len(q)`, `sorted(q)` read all of it.
         let materializes = matches!(
             c.name.as_str(),
@@ -740,8 +758,53 @@ fn bounded_later(m: &FileModel, tail: CallId) -> bool {
                 | "any"
                 | "all"
         );
-        (on_var && (bounds || m.calls[m.chain_end(x)].sliced))
-            || (!materializes && c.args.iter().any(|a| a.text == var))
+        (on_var && (bounds || m.calls[m.chain_end(x)].sliced)) || (!materializes && handed)
+    })
+}
+
+/// A call that ends a kept query with one row, a count, a write, a page or a stream.
+fn bounding(name: &str) -> bool {
+    matches!(
+        name,
+        "first"
+            | "First"
+            | "get"
+            | "one"
+            | "one_or_none"
+            | "scalar"
+            | "scalar_one"
+            | "scalar_one_or_none"
+            | "exists"
+            | "count"
+            | "update"
+            | "delete"
+            | "limit"
+            | "Limit"
+            | "paginate"
+            | "take"
+            | "Take"
+            | "aggregate"
+            | "latest"
+            | "earliest"
+            | "last"
+            | "iterator"
+            | "in_bulk"
+    )
+}
+
+/// A queryset given to `Prefetch('rel', queryset=..)`: Django runs it with
+/// `WHERE fk IN (the parents' ids)`, one batch for the parents already read.
+fn in_prefetch(m: &FileModel, id: CallId) -> bool {
+    let first = m.calls[m.chain(id)[0]].span;
+    let func = m.calls[id].func;
+    m.calls.iter().any(|p| {
+        p.func == func
+            && p.name == "Prefetch"
+            && p.span.start < first.start
+            && p.span.end >= first.end
+            && p.args
+                .iter()
+                .any(|a| a.text.trim_start().starts_with("queryset"))
     })
 }
 
@@ -776,6 +839,203 @@ fn short_sql(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// Django REST Framework generic views and viewsets: their `get_queryset()`
+/// is what `list` pages and what `retrieve` narrows to one primary key.
+const DRF_VIEWS: &[&str] = &[
+    "GenericAPIView",
+    "ListAPIView",
+    "ListCreateAPIView",
+    "RetrieveAPIView",
+    "RetrieveUpdateAPIView",
+    "RetrieveDestroyAPIView",
+    "RetrieveUpdateDestroyAPIView",
+    "GenericViewSet",
+    "ModelViewSet",
+    "ReadOnlyModelViewSet",
+];
+
+/// Is call `id` the queryset of a DRF view's `get_queryset()` whose list is
+/// paginated: the class (or a base class of the tree) sets a
+/// `pagination_class`, or the project sets
+/// `REST_FRAMEWORK['DEFAULT_PAGINATION_CLASS']` and the class does not turn
+/// it off with `pagination_class = None`.
+fn drf_paginated(ctx: &ProgramCtx, m: &FileModel, id: CallId) -> bool {
+    let Some(f) = m.calls[id].func.map(|f| &m.functions[f]) else {
+        return false;
+    };
+    if f.name != "get_queryset" {
+        return false;
+    }
+    let Some(owner) = f.owner.as_deref() else {
+        return false;
+    };
+    let Some(start) = m.classes.iter().find(|c| c.name == owner) else {
+        return false;
+    };
+    // Walk the class and its bases defined in the tree (nearest first).
+    let mut pagination: Option<&str> = None;
+    let mut drf = false;
+    let mut queue: Vec<&crate::model::ClassDef> = vec![start];
+    let mut seen: Vec<&str> = Vec::new();
+    while let Some(c) = queue.pop() {
+        if seen.contains(&c.name.as_str()) || seen.len() > 16 {
+            continue;
+        }
+        seen.push(&c.name);
+        if pagination.is_none() {
+            pagination = c
+                .attrs
+                .iter()
+                .find(|(k, _)| k == "pagination_class")
+                .map(|(_, v)| v.as_str());
+        }
+        for b in &c.bases {
+            let last = b.rsplit('.').next().unwrap_or(b);
+            if DRF_VIEWS.contains(&last) {
+                drf = true;
+                continue;
+            }
+            if let Some(bc) = python_class(ctx, m, last) {
+                queue.insert(0, bc);
+            }
+        }
+    }
+    if !drf {
+        return false;
+    }
+    match pagination {
+        Some(v) => v.trim() != "None",
+        None => ctx
+            .memo("drf-default-pagination", || {
+                ctx.units.iter().find_map(|u| {
+                    let um = u.model;
+                    if um.lang != Lang::Python || um.kind.test {
+                        return None;
+                    }
+                    um.literals
+                        .iter()
+                        .find(|l| {
+                            l.name.as_deref() == Some("DEFAULT_PAGINATION_CLASS")
+                                && !l.value.trim().is_empty()
+                        })
+                        .map(|l| l.value.clone())
+                })
+            })
+            .is_some(),
+    }
+}
+
+/// A Python class of the tree by name: this file's first, else any file's.
+fn python_class<'a>(
+    ctx: &'a ProgramCtx,
+    m: &'a FileModel,
+    name: &str,
+) -> Option<&'a crate::model::ClassDef> {
+    m.classes.iter().find(|c| c.name == name).or_else(|| {
+        ctx.units
+            .iter()
+            .filter(|u| u.model.lang == Lang::Python && !u.model.kind.test)
+            .find_map(|u| u.model.classes.iter().find(|c| c.name == name))
+    })
+}
+
+/// Methods of Django's `Manager`/`QuerySet`: anything else called on
+/// `Model.objects` is the project's own.
+fn django_queryset_method(n: &str) -> bool {
+    matches!(
+        n,
+        "all"
+            | "filter"
+            | "exclude"
+            | "order_by"
+            | "values"
+            | "values_list"
+            | "select_related"
+            | "prefetch_related"
+            | "annotate"
+            | "alias"
+            | "distinct"
+            | "raw"
+            | "iterator"
+            | "none"
+            | "using"
+            | "defer"
+            | "only"
+            | "reverse"
+            | "extra"
+            | "select_for_update"
+            | "union"
+            | "intersection"
+            | "difference"
+            | "dates"
+            | "datetimes"
+            | "get_queryset"
+            | "filter_by"
+    )
+}
+
+/// A custom manager or queryset method of the tree, by name: Some(true) when
+/// its body filters (`filter`, `exclude`, `get`, a slice), Some(false) when it
+/// does not, None when no such method is defined in the tree.
+fn manager_method_filters(ctx: &ProgramCtx, name: &str) -> Option<bool> {
+    let mut found = None;
+    for u in ctx.units {
+        let um = u.model;
+        if um.lang != Lang::Python || um.kind.test {
+            continue;
+        }
+        for (fi, f) in um.functions.iter().enumerate() {
+            if f.name != name || f.owner.is_none() {
+                continue;
+            }
+            let filters = um.calls.iter().any(|c| {
+                c.func == Some(fi)
+                    && (matches!(c.name.as_str(), "filter" | "exclude" | "get" | "filter_by")
+                        || c.sliced)
+            });
+            if filters {
+                return Some(true);
+            }
+            found = Some(false);
+        }
+    }
+    found
+}
+
+/// The text of the statements a chain runs from variables: every chain of
+/// the same function before it that builds a variable the chain passes as
+/// an argument (`stmt = select(..).where(..)`, `q = q.limit(n)`), and the
+/// helpers that page it (`q, n = self.add_pagination(q, p)`).
+fn statement_text(m: &FileModel, id: CallId) -> String {
+    use crate::knowledge::LangKnowledge;
+    let chain = m.chain(id);
+    let start = m.calls[chain[0]].span.start;
+    let func = m.calls[id].func;
+    let vars: Vec<&str> = chain
+        .iter()
+        .flat_map(|&x| m.calls[x].args.iter().map(|a| a.text.as_str()))
+        .filter(|t| is_ident(t))
+        .collect();
+    let mut out = String::new();
+    if vars.is_empty() {
+        return out;
+    }
+    for (d, c) in m.calls.iter().enumerate() {
+        if c.func != func || c.span.end > start || c.next.is_some() {
+            continue;
+        }
+        let defines = vars
+            .iter()
+            .any(|v| c.bound_to.as_deref() == Some(v) || c.assigned_to.as_deref() == Some(v));
+        let pages =
+            c.name.contains("paginat") && c.args.iter().any(|a| vars.contains(&a.text.as_str()));
+        if defines || pages {
+            out.push_str(&LangKnowledge::chain_text(m, d));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
