@@ -1413,7 +1413,10 @@ fn template_values(t: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Does the head of a Python `except` clause (`except (A, B) as e:`) catch
-/// every exception: bare, or naming `Exception`/`BaseException`?
+/// the failure of an external call: bare, `Exception`/`BaseException`, or a
+/// network or database error class (`requests.RequestException`,
+/// `OperationalError`, `TimeoutError`)? A not-found lookup
+/// (`Model.DoesNotExist`, `KeyError`) is the normal branch, not a failure.
 fn broad_except(head: &str) -> bool {
     let code: String = head
         .lines()
@@ -1430,7 +1433,35 @@ fn broad_except(head: &str) -> bool {
     t.trim_matches(|c| c == '(' || c == ')')
         .split(',')
         .map(|n| n.trim().rsplit('.').next().unwrap_or(""))
-        .any(|n| matches!(n, "Exception" | "BaseException"))
+        .any(|n| matches!(n, "Exception" | "BaseException") || io_failure(n))
+}
+
+/// An exception class an external call raises when the call fails.
+fn io_failure(name: &str) -> bool {
+    const KINDS: &[&str] = &[
+        "Request",
+        "HTTP",
+        "Http",
+        "Connection",
+        "Connect",
+        "Timeout",
+        "URL",
+        "Database",
+        "Operational",
+        "Integrity",
+        "Interface",
+        "SQLAlchemy",
+        "Client",
+        "Boto",
+        "Socket",
+        "Transport",
+        "Network",
+        "Redis",
+        "Amqp",
+        "OSError",
+        "IOError",
+    ];
+    KINDS.iter().any(|k| name.contains(k))
 }
 
 #[cfg(test)]
