@@ -880,7 +880,7 @@ fn where_a_file_stands_sets_how_much_a_finding_matters() {
         .unwrap()
         .contains("not on a request path"));
     // Code only `main` reaches runs once, before serving: info.
-    let f = finding_at(&r, "crates/server/src/main.rs", 42);
+    let f = finding_at(&r, "crates/server/src/main.rs", 72);
     assert_eq!(f["severity"], "info");
     assert!(f["message"].as_str().unwrap().contains("start-up"));
     // The server's own blocking call through its dependency stays an error.
