@@ -16,7 +16,7 @@
 //! an HTTP service; one without is a worker (when it consumes a queue) or a
 //! command-line tool.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -72,6 +72,28 @@ pub fn build(units: &[Unit], endpoints: &[Vec<Endpoint>], g: &PackageGraph) -> V
     let source = |u: &Unit| !u.model.kind.test && u.model.kind.role == crate::roles::Role::Source;
     let mut order: Vec<usize> = (0..units.len()).collect();
     order.sort_by(|a, b| units[*a].path.cmp(units[*b].path));
+    // A JS/TS package is one server however many files build an app object
+    // (Hono and Koa sub-apps mounted on one root): its entry is the file
+    // named like one (`server`, `index`, `app`, `main`, `router`), else the first.
+    let mut js_entry: HashMap<PkgId, usize> = HashMap::new();
+    for &fi in &order {
+        let u = &units[fi];
+        let js = matches!(u.model.lang, Lang::JavaScript | Lang::TypeScript);
+        if !js || !source(u) || g.package(fi).client || entry_line(u.path, u.model).is_none() {
+            continue;
+        }
+        let named = |f: usize| {
+            let file = units[f].path.rsplit('/').next().unwrap_or(units[f].path);
+            matches!(
+                file.split('.').next().unwrap_or(file),
+                "server" | "index" | "app" | "main" | "router"
+            )
+        };
+        let e = js_entry.entry(g.of_file[fi]).or_insert(fi);
+        if !named(*e) && named(fi) {
+            *e = fi;
+        }
+    }
     for &fi in &order {
         let u = &units[fi];
         if !source(u) || g.package(fi).client || g.in_script_dir(u.path) {
@@ -80,6 +102,9 @@ pub fn build(units: &[Unit], endpoints: &[Vec<Endpoint>], g: &PackageGraph) -> V
         let Some(line) = entry_line(u.path, u.model) else {
             continue;
         };
+        if js_entry.get(&g.of_file[fi]).is_some_and(|&e| e != fi) {
+            continue;
+        }
         let p = g.of_file[fi];
         let files: Vec<usize> = match u.model.lang {
             Lang::Rust => rust_files(units, g, fi),

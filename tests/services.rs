@@ -142,3 +142,18 @@ fn text_report_ends_with_the_service_summary() {
     let tail: Vec<&str> = tail.into_iter().rev().collect();
     insta::assert_snapshot!("two_services_text_tail", tail[..tail.len() - 1].join("\n"));
 }
+
+/// Sub-apps built in several files of one package and mounted on one root
+/// are one service, entered at the root: one finding, not one per file.
+#[test]
+fn sub_apps_of_one_package_are_one_service() {
+    let r = report("hono-subapps");
+    let services = r["stats"]["services"].as_array().unwrap();
+    assert_eq!(services.len(), 1, "{services:#?}");
+    assert!(services[0]["entry"]
+        .as_str()
+        .unwrap()
+        .starts_with("src/server.ts"));
+    let health = findings(&r, &["missing-health-check"]);
+    assert_eq!(health.len(), 1, "{health:?}");
+}

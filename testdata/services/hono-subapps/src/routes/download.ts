@@ -1,0 +1,4 @@
+import { Hono } from "hono";
+
+export const route = new Hono();
+route.post("/download/:id", async (c) => c.text("bytes"));
