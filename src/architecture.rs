@@ -248,7 +248,7 @@ fn django_changes(file: &str, m: &crate::model::FileModel, out: &mut Vec<SchemaC
 }
 
 /// `CakeFilling` -> `cake_filling` (sea-orm's table and column names).
-fn snake_case(s: &str) -> String {
+pub(crate) fn snake_case(s: &str) -> String {
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
         if ch.is_uppercase() {

@@ -124,28 +124,7 @@ impl ProgramCtx<'_> {
         {
             return Some(format!("{} ({}:{})", d.name, d.file, d.line));
         }
-        for &fi in &s.files {
-            let u = &self.units[fi];
-            let m = u.model;
-            if m.kind.test {
-                continue;
-            }
-            if let Some(i) = m.imports.iter().find(|i| ev.matches(&i.path)) {
-                return Some(format!("{} ({})", i.path, u.path));
-            }
-            for c in &m.calls {
-                if c.in_test {
-                    continue;
-                }
-                let hit = (!c.path.is_empty() && ev.matches(&c.path.join("::")))
-                    || ev.matches(&c.name)
-                    || (c.prev.is_none() && !c.root.is_empty() && ev.matches(&c.root));
-                if hit {
-                    return Some(format!("{} ({}:{})", c.name, u.path, c.span.start.line));
-                }
-            }
-        }
-        None
+        code_evidence(s.files.iter().map(|&fi| &self.units[fi]), ev)
     }
 
     /// `start` and the functions it calls, to `depth` calls away (handler ->
@@ -192,27 +171,7 @@ impl ProgramCtx<'_> {
         if let Some(d) = self.deps.iter().find(|d| ev.matches(&d.name)) {
             return Some(format!("{} ({}:{})", d.name, d.file, d.line));
         }
-        for u in self.units {
-            let m = u.model;
-            if m.kind.test {
-                continue;
-            }
-            if let Some(i) = m.imports.iter().find(|i| ev.matches(&i.path)) {
-                return Some(format!("{} ({})", i.path, u.path));
-            }
-            for c in &m.calls {
-                if c.in_test {
-                    continue;
-                }
-                let hit = (!c.path.is_empty() && ev.matches(&c.path.join("::")))
-                    || ev.matches(&c.name)
-                    || (c.prev.is_none() && !c.root.is_empty() && ev.matches(&c.root));
-                if hit {
-                    return Some(format!("{} ({}:{})", c.name, u.path, c.span.start.line));
-                }
-            }
-        }
-        None
+        code_evidence(self.units.iter(), ev)
     }
 }
 
@@ -303,4 +262,33 @@ pub mod util {
     pub fn is_test_path(u: &Unit) -> bool {
         u.model.kind.test
     }
+}
+
+/// The first import or call of `units` (test code aside) that `ev` names,
+/// with where it is.
+fn code_evidence<'a>(
+    units: impl Iterator<Item = &'a Unit<'a>>,
+    ev: &crate::knowledge::Evidence,
+) -> Option<String> {
+    for u in units {
+        let m = u.model;
+        if m.kind.test {
+            continue;
+        }
+        if let Some(i) = m.imports.iter().find(|i| ev.matches(&i.path)) {
+            return Some(format!("{} ({})", i.path, u.path));
+        }
+        for c in &m.calls {
+            if c.in_test {
+                continue;
+            }
+            let hit = (!c.path.is_empty() && ev.matches(&c.path.join("::")))
+                || ev.matches(&c.name)
+                || (c.prev.is_none() && !c.root.is_empty() && ev.matches(&c.root));
+            if hit {
+                return Some(format!("{} ({}:{})", c.name, u.path, c.span.start.line));
+            }
+        }
+    }
+    None
 }

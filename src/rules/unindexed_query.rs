@@ -1,3 +1,4 @@
+use crate::architecture::snake_case;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
@@ -403,25 +404,10 @@ fn is_read_terminal(lang: crate::model::Lang, name: &str) -> bool {
     }
 }
 
-fn snake(s: &str) -> String {
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if ch.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(ch.to_lowercase());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
 /// A model or entity name to the table the schema has for it (`Order` ->
 /// `orders` or `order`).
 fn table_for(name: &str, schema: &View) -> Option<String> {
-    let s = snake(name);
+    let s = snake_case(name);
     [format!("{s}s"), s.clone(), format!("{s}es")]
         .into_iter()
         .find(|t| schema.knows(t))
@@ -447,7 +433,7 @@ fn orm_lookup(
     let mut other: Vec<String> = Vec::new();
     for &x in chain {
         for a in &m.calls[x].args {
-            other.extend(other_re.captures_iter(&a.text).map(|c| snake(&c[2])));
+            other.extend(other_re.captures_iter(&a.text).map(|c| snake_case(&c[2])));
         }
     }
     static DIESEL: OnceLock<Regex> = OnceLock::new();
@@ -475,12 +461,12 @@ fn orm_lookup(
                 } else {
                     &p[p.len() - 2]
                 };
-                let table = [snake(module), format!("{}s", snake(module))]
+                let table = [snake_case(module), format!("{}s", snake_case(module))]
                     .into_iter()
                     .find(|t| schema.knows(t))?;
                 for c in calls.iter().filter(|c| c.name == "filter") {
                     for a in &c.args {
-                        cols.extend(sea.captures_iter(&a.text).map(|x| snake(&x[1])));
+                        cols.extend(sea.captures_iter(&a.text).map(|x| snake_case(&x[1])));
                     }
                 }
                 return Some((table, dedup(cols), other));
@@ -647,7 +633,7 @@ fn add_ident(set: &mut HashSet<String>, text: &str) {
         .trim_end_matches("::Entity");
     let last = head.rsplit("::").next().unwrap_or(head);
     if !last.is_empty() && last.len() < 64 {
-        set.insert(snake(last));
+        set.insert(snake_case(last));
     }
 }
 
