@@ -80,6 +80,8 @@ pub fn lower(
         asyncs: vec![lang == Lang::Go],
         offload: 0,
         closures: Vec::new(),
+        literal_lists: HashSet::new(),
+        data_vars: HashSet::new(),
         test: kind.test,
         pending_usage: None,
         seen_lits: HashSet::new(),
@@ -218,6 +220,10 @@ struct Walker<'a> {
     offload: usize,
     /// Calls whose closure argument is being walked, innermost last.
     closures: Vec<CallId>,
+    /// Names given a written list (`tables = ["a", "b"]`), and names given
+    /// anything else: a loop over a name only in the first is not per element.
+    literal_lists: HashSet<String>,
+    data_vars: HashSet<String>,
     test: bool,
     pending_usage: Option<Usage>,
     seen_lits: HashSet<usize>,
@@ -411,6 +417,19 @@ impl<'a> Walker<'a> {
             }
             "int_literal" | "integer" | "number" => {
                 self.text(n).parse::<i64>().is_ok_and(|v| v <= 16)
+            }
+            "identifier"
+                if self.literal_lists.contains(self.text(n))
+                    && !self.data_vars.contains(self.text(n)) =>
+            {
+                // ..unless the code adds to it (`roles.push(x)`, `tables = append(tables, t)`).
+                let name = self.text(n);
+                !self.m.calls.iter().any(|c| {
+                    matches!(
+                        c.name.as_str(),
+                        "append" | "push" | "extend" | "add" | "insert" | "unshift"
+                    ) && (c.root == name || c.args.first().is_some_and(|a| a.text == name))
+                })
             }
             _ => {
                 let t = self.text(n);
@@ -1028,6 +1047,27 @@ impl<'a> Walker<'a> {
         } else {
             right
         };
+        // `tables := []string{"a", "b"}`: a loop over `tables` walks a
+        // written list. Any other value given to the name in this file
+        // makes it data.
+        let ident = !lt.is_empty() && lt.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if ident {
+            // An empty `[]` is a list the code fills later: data.
+            let literal = matches!(
+                right.kind(),
+                "list" | "tuple" | "array" | "set" | "composite_literal"
+            ) && self.literal_iterable(right)
+                && right
+                    .child_by_field_name("body")
+                    .unwrap_or(right)
+                    .named_child_count()
+                    > 0;
+            if literal {
+                self.literal_lists.insert(lt.clone());
+            } else {
+                self.data_vars.insert(lt.clone());
+            }
+        }
         let first = self.m.calls.len();
         self.walk(right, depth + 1);
         self.pending_usage = None;
