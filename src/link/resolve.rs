@@ -255,12 +255,7 @@ impl Linked {
             methods
                 .iter()
                 .copied()
-                .filter(|&r| {
-                    let o = fun(r).owner.as_deref().unwrap_or("").to_ascii_lowercase();
-                    !o.is_empty()
-                        && (o == recv
-                            || (recv.len() >= 4 && (o.ends_with(&recv) || recv.ends_with(&o))))
-                })
+                .filter(|&r| receiver_names_type(&recv, fun(r).owner.as_deref().unwrap_or("")))
                 .collect()
         };
         // `serializer.response()` with `TagSerializer` and `ArticleSerializer`
@@ -445,10 +440,7 @@ impl Linked {
             .replace('_', "")
             .to_ascii_lowercase();
         let named = |r: FnRef| {
-            let o = fun(r).owner.as_deref().unwrap_or("").to_ascii_lowercase();
-            !recv.is_empty()
-                && !o.is_empty()
-                && (o == recv || (recv.len() >= 4 && (o.ends_with(&recv) || recv.ends_with(&o))))
+            !recv.is_empty() && receiver_names_type(&recv, fun(r).owner.as_deref().unwrap_or(""))
         };
         let named_found: Vec<FnRef> = found.into_iter().filter(|&r| named(r)).collect();
         if !named_found.is_empty() || recv.len() < 4 {
@@ -675,4 +667,11 @@ fn type_name(ty: &str) -> String {
     let t = t.strip_prefix("mut ").unwrap_or(t);
     let base = t.split('<').next().unwrap_or(t);
     base.rsplit("::").next().unwrap_or(base).trim().to_string()
+}
+
+/// Does a receiver's name (lower case, no `_`: `userrepo`) name the type
+/// `owner` (`UserRepo`; `repo` for `UserRepo` when four letters or more)?
+fn receiver_names_type(recv: &str, owner: &str) -> bool {
+    let o = owner.to_ascii_lowercase();
+    !o.is_empty() && (o == recv || (recv.len() >= 4 && (o.ends_with(recv) || recv.ends_with(&o))))
 }
