@@ -478,7 +478,7 @@ fn run_rules(
 /// a catalog is not the backend (dropped); a one-off script's N+1 is a note,
 /// not an outage (info); a blocking call in async code of a package that
 /// neither serves HTTP nor is used by one that does stalls no request
-/// (warning, and the message says so; its unhandled external calls: info).
+/// (info, and the message says so).
 fn in_context(mut f: Finding, role: Role, fi: usize, graph: &PackageGraph) -> Option<Finding> {
     let pkg = graph.package(fi);
     if pkg.client || matches!(role, Role::Vendored | Role::Locale) {
@@ -503,13 +503,9 @@ fn in_context(mut f: Finding, role: Role, fi: usize, graph: &PackageGraph) -> Op
     }
     if request_rules.contains(&f.rule.as_str()) && !graph.request_path(graph.of_file[fi]) {
         // A command-line tool that panics on a database error reports it to
-        // its user; one blocked or slow stalls only itself.
-        let cap = if f.rule == "unhandled-external-call" {
-            Severity::Info
-        } else {
-            Severity::Warning
-        };
-        f.severity = f.severity.min(cap);
+        // its user; one blocked or slow stalls only itself: a note, not an
+        // outage (the automatic failures are about the request path).
+        f.severity = Severity::Info;
         f.message.push_str(&format!(
             " (package `{}` neither serves HTTP nor is used by a package that does: not on a request path)",
             pkg.name

@@ -100,6 +100,7 @@ pub struct RawArchitecture {
     pub rate_limit: Vec<String>,
     pub validation: Vec<String>,
     pub idempotency: Vec<String>,
+    pub reference_tables: Vec<String>,
 }
 
 pub const ARCHITECTURE_TOML: &str = include_str!("../rules/architecture.toml");
@@ -131,6 +132,38 @@ pub struct ArchKnowledge {
     pub rate_limit: Evidence,
     pub validation: Evidence,
     pub idempotency: Evidence,
+    /// Head nouns of reference tables, lower case and singular.
+    pub reference_tables: Set,
+}
+
+impl ArchKnowledge {
+    /// Does a table (or model) name say it holds curated reference data:
+    /// is its last word (`local_site_url_blocklist`, `UserAttributeSchema`,
+    /// `oauth_providers`) one of `reference_tables`?
+    pub fn reference_table(&self, name: &str) -> bool {
+        let name = name.rsplit(['.', ':']).next().unwrap_or(name);
+        let name = name.trim_matches(|c: char| c == '"' || c == '`');
+        // The last word: after the last `_`, or the last capitalised word.
+        let last = match name.rfind('_') {
+            Some(i) => &name[i + 1..],
+            None => name
+                .char_indices()
+                .filter(|(_, c)| c.is_ascii_uppercase())
+                .last()
+                .map_or(name, |(i, _)| &name[i..]),
+        };
+        let w = last.to_ascii_lowercase();
+        let singular = [
+            w.strip_suffix("ies").map(|s| format!("{s}y")),
+            w.strip_suffix("ses").map(|s| format!("{s}s")),
+            w.strip_suffix('s').map(str::to_string),
+        ];
+        self.reference_tables.contains(&w)
+            || singular
+                .iter()
+                .flatten()
+                .any(|s| self.reference_tables.contains(s))
+    }
 }
 
 fn extend<T: Clone>(a: &mut Vec<T>, b: &[T]) {
@@ -202,6 +235,7 @@ impl RawKnowledge {
         extend(&mut a.rate_limit, &oa.rate_limit);
         extend(&mut a.validation, &oa.validation);
         extend(&mut a.idempotency, &oa.idempotency);
+        extend(&mut a.reference_tables, &oa.reference_tables);
     }
 }
 
@@ -333,6 +367,12 @@ impl Knowledge {
                 rate_limit: Evidence::compile(&r.architecture.rate_limit)?,
                 validation: Evidence::compile(&r.architecture.validation)?,
                 idempotency: Evidence::compile(&r.architecture.idempotency)?,
+                reference_tables: r
+                    .architecture
+                    .reference_tables
+                    .iter()
+                    .map(|n| n.to_ascii_lowercase())
+                    .collect(),
             },
         })
     }

@@ -30,6 +30,9 @@ struct Table {
     /// EXISTS` in two schema files, one per database): the leading columns
     /// of the earlier definitions' keys and indexes, any of which may hold.
     prior: Vec<String>,
+    /// A view whose query returns one row (an aggregate, or a SELECT with
+    /// no FROM: `SELECT NOW(), JSON_BUILD_OBJECT(..)`).
+    one_row: bool,
 }
 
 /// One backend's tables.
@@ -124,6 +127,11 @@ impl Schema {
 impl<'a> View<'a> {
     pub fn knows(&self, table: &str) -> bool {
         self.tables.iter().any(|t| t.knows(table))
+    }
+
+    /// Is `table` a view whose query returns a single row?
+    pub fn one_row_view(&self, table: &str) -> bool {
+        self.tables.iter().any(|t| t.one_row(table))
     }
 
     /// Is a lookup on any of `cols` served by an index, primary key or
@@ -270,15 +278,28 @@ impl Tables {
                     }
                 }
             }
+            DdlChange::CreateView(Some(v)) => {
+                let one = v.branches.is_empty()
+                    && (v.no_from || (v.aggregate_only && !v.group_by) || v.limited);
+                if one {
+                    self.tables.entry(f.table.clone()).or_default().one_row = true;
+                } else if let Some(t) = self.tables.get_mut(&f.table) {
+                    t.one_row = false;
+                }
+            }
             DdlChange::AddColumn(_)
             | DdlChange::AlterColumn(_)
             | DdlChange::AddConstraint(_)
-            | DdlChange::CreateView(_) => {}
+            | DdlChange::CreateView(None) => {}
         }
     }
 
     pub fn knows(&self, table: &str) -> bool {
         self.tables.contains_key(table)
+    }
+
+    fn one_row(&self, table: &str) -> bool {
+        self.tables.get(table).is_some_and(|t| t.one_row)
     }
 
     /// A unique key of `table` on its data rather than a surrogate id (`id`,

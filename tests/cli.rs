@@ -870,11 +870,11 @@ fn where_a_file_stands_sets_how_much_a_finding_matters() {
     ]));
     assert!(r["stats"]["roles"]["vendored"] == 1);
 
-    // A CLI crate nothing serving depends on: blocking is a warning that says why.
+    // A CLI crate nothing serving depends on: blocking is a note that says why.
     let ws = fixture("blocking-call-in-async").join("workspace");
     let r = json(&run(&["check", "--format", "json", ws.to_str().unwrap()]));
     let f = finding_at(&r, "crates/cli/src/main.rs", 7);
-    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["severity"], "info");
     assert!(f["message"]
         .as_str()
         .unwrap()

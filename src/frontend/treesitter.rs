@@ -1042,11 +1042,18 @@ impl<'a> Walker<'a> {
         } else {
             Usage::Bound
         });
-        let right = if right.kind() == "expression_list" && right.named_child_count() == 1 {
+        let mut right = if right.kind() == "expression_list" && right.named_child_count() == 1 {
             right.named_child(0).unwrap_or(right)
         } else {
             right
         };
+        // `x = (a.b().c())`: the chain inside the parentheses.
+        while right.kind() == "parenthesized_expression" && right.named_child_count() == 1 {
+            match right.named_child(0) {
+                Some(inner) => right = inner,
+                None => break,
+            }
+        }
         // `tables := []string{"a", "b"}`: a loop over `tables` walks a
         // written list. Any other value given to the name in this file
         // makes it data.

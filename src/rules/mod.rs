@@ -226,6 +226,16 @@ pub mod util {
         }
     }
 
+    /// Is the call in a function whose name says it migrates data
+    /// (`migrateFrom1`, `migrate_users`, `MigrateV2`): code an upgrade runs
+    /// once, whatever calls it.
+    pub fn in_migration_fn(m: &FileModel, call: CallId) -> bool {
+        m.calls[call].func.is_some_and(|f| {
+            let n = m.functions[f].name.to_ascii_lowercase();
+            n.starts_with("migrat") || n.starts_with("run_migration")
+        })
+    }
+
     pub fn fn_label_of(u: &Unit, f: usize) -> String {
         let fun = &u.model.functions[f];
         match &fun.owner {

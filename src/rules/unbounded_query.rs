@@ -1,6 +1,7 @@
 use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::frontend::sql;
+use crate::knowledge::ArchKnowledge;
 use crate::model::{CallId, CallKind, DdlChange, FileModel, Lang, SelectFacts, SqlFacts};
 use crate::rules::util::{call_label, fn_label};
 use crate::rules::{ProgramCtx, Rule, RuleMeta};
@@ -18,8 +19,10 @@ declare_rule! {
     /// The schema is read from the migrations (CREATE TABLE keys, UNIQUE
     /// constraints and indexes, renames and drops, diesel `table!` macros), so
     /// `WHERE email = $1` is bounded when `email` is unique and unbounded when
-    /// it is not. No filter at all is an error; a filter on a non-unique column
-    /// is a warning that names the column. A project with one migration folder
+    /// it is not. No filter at all is an error. A filter on a non-unique
+    /// column (the rows of one parent, of one status) and a GROUP BY are
+    /// notes (info) that name the column: whether a crate's owners or a
+    /// user's tokens stay few is a fact of the data the code does not state. A project with one migration folder
     /// per database checks each query against its own backend's schema.
     ///
     /// Also read: SQL kept in a `const`/`static` (reported at the constant,
@@ -62,11 +65,11 @@ pub struct UnboundedQuery;
 type Verdict = (Severity, String, Option<(String, u32)>);
 
 /// Why a SELECT is unbounded, or None when it is bounded.
-pub fn unbounded(sel: &SelectFacts, schema: &View) -> Option<Verdict> {
+pub fn unbounded(sel: &SelectFacts, schema: &View, arch: &ArchKnowledge) -> Option<Verdict> {
     let mut branches = vec![sel];
     branches.extend(sel.branches.iter());
     for b in branches {
-        if let Some(r) = unbounded_branch(b, schema) {
+        if let Some(r) = unbounded_branch(b, schema, arch) {
             return Some(r);
         }
     }
@@ -81,11 +84,20 @@ fn unique(schema: &View, table: &str, cols: &[String]) -> bool {
     !schema.knows(table) && cols.iter().any(|c| c == "id")
 }
 
-fn unbounded_branch(s: &SelectFacts, schema: &View) -> Option<Verdict> {
+fn unbounded_branch(s: &SelectFacts, schema: &View, arch: &ArchKnowledge) -> Option<Verdict> {
     if s.limited || s.no_from || (s.aggregate_only && !s.group_by) {
         return None;
     }
     let (table, alias) = s.tables.first()?;
+    if s.group_by {
+        // One row per group: as many as the grouped column has values, which
+        // for a status, a type or a flag is a handful.
+        return Some((
+            Severity::Info,
+            format!("returns one row per group of `{table}` with no limit"),
+            None,
+        ));
+    }
     if let Some(i) = s.ctes.iter().position(|c| c == table) {
         // `WITH t AS (..) SELECT .. FROM t`: with no filter of its own, the
         // query returns what the WITH query does.
@@ -93,11 +105,13 @@ fn unbounded_branch(s: &SelectFacts, schema: &View) -> Option<Verdict> {
             return None;
         }
         let body = s.cte_facts.get(i)?;
-        let (sev, why, origin) = unbounded(body, schema)?;
+        let (sev, why, origin) = unbounded(body, schema, arch)?;
         return Some((sev, format!("{why} (through `{table}`)"), origin));
     }
-    if table.starts_with('(') {
-        return None; // a derived table: its bound is not known here
+    if table.starts_with('(') || schema.one_row_view(table) {
+        // A derived table (its bound is not known here), or a view of one
+        // row (`CREATE MATERIALIZED VIEW counts AS SELECT count(*) ..`).
+        return None;
     }
     let mine: Vec<String> = s
         .pinned
@@ -112,7 +126,7 @@ fn unbounded_branch(s: &SelectFacts, schema: &View) -> Option<Verdict> {
         for j in &s.joins {
             if !j.table.starts_with('(') && !unique(schema, &j.table, &j.equated) {
                 return Some((
-                    Severity::Warning,
+                    Severity::Info,
                     format!(
                         "joins `{}` on a non-unique column, so one `{table}` row can bring many",
                         j.table
@@ -124,11 +138,7 @@ fn unbounded_branch(s: &SelectFacts, schema: &View) -> Option<Verdict> {
         return None;
     }
     if !s.has_where && s.pinned.is_empty() {
-        return Some((
-            Severity::Error,
-            format!("reads every row of `{table}`"),
-            None,
-        ));
+        return Some(every_row(arch, table));
     }
     let mut cols: Vec<String> = mine.clone();
     cols.extend(s.filtered.iter().cloned());
@@ -148,11 +158,55 @@ fn unbounded_branch(s: &SelectFacts, schema: &View) -> Option<Verdict> {
     let origin = schema
         .unique_key_within(table, &["id".to_string()])
         .map(|(_, o)| o);
+    // Rows of one parent, or of one status: bounded by how the data is used
+    // (a crate's owners, a user's tokens), which the code does not say. A note.
     Some((
-        Severity::Warning,
+        Severity::Info,
         format!("reads `{table}` by {named}"),
         origin,
     ))
+}
+
+/// A read of every row of `table`: an error, or a note when the name says
+/// the table holds curated reference data (settings, roles, categories).
+fn every_row(arch: &ArchKnowledge, table: &str) -> Verdict {
+    if arch.reference_table(table) {
+        (
+            Severity::Info,
+            format!(
+                "reads every row of `{table}`, a reference table by its name (curated and small)"
+            ),
+            None,
+        )
+    } else {
+        (
+            Severity::Error,
+            format!("reads every row of `{table}`"),
+            None,
+        )
+    }
+}
+
+/// A query only start-up reaches (a data fix-up run at boot, a cache
+/// warmed once) reads its table once per process: a note, which says so.
+fn at_startup(
+    ctx: &ProgramCtx,
+    fi: usize,
+    call: Option<CallId>,
+    sev: Severity,
+) -> (Severity, &'static str) {
+    let m = ctx.units[fi].model;
+    match call {
+        Some(c) if sev > Severity::Info && ctx.linked.call_at_startup(ctx.units, fi, c) => (
+            Severity::Info,
+            " (only at start-up: `main` is its only caller)",
+        ),
+        Some(c) if sev > Severity::Info && crate::rules::util::in_migration_fn(m, c) => (
+            Severity::Info,
+            " (in a data migration, run once at upgrade)",
+        ),
+        _ => (sev, ""),
+    }
 }
 
 /// How the chain that runs the SQL reads rows: Some(true) all of them, Some(false) at most one or a stream.
@@ -256,13 +310,14 @@ impl Rule for UnboundedQuery {
             } else if !sql_file {
                 continue;
             }
-            if let Some((sev, why, origin)) = unbounded(sel, &schema) {
+            if let Some((sev, why, origin)) = unbounded(sel, &schema, &ctx.k.arch) {
+                let (sev, at) = at_startup(ctx, fi, s.call, sev);
                 let mut f = Finding::new(
                     META.id,
                     sev,
                     u.path,
                     span,
-                    format!("query {why}: `{}`", short_sql(&s.text)),
+                    format!("query {why}: `{}`{at}", short_sql(&s.text)),
                 )
                 .help(HELP_SQL)
                 .key(s.text.clone())
@@ -346,7 +401,7 @@ impl UnboundedQuery {
             let Some(Ok(SqlFacts::Select(sel))) = parsed.first().map(|p| &p.facts) else {
                 continue;
             };
-            let Some((sev, why, _)) = unbounded(sel, &schema) else {
+            let Some((sev, why, _)) = unbounded(sel, &schema, &ctx.k.arch) else {
                 continue;
             };
             let text = parsed[0].text.clone();
@@ -459,7 +514,15 @@ impl UnboundedQuery {
             if bounded_later(m, m.chain_end(id)) || bounded_earlier(m, id) {
                 continue;
             }
-            if m.lang == Lang::Python && (drf_paginated(ctx, m, id) || in_prefetch(m, id)) {
+            if m.lang == Lang::Python
+                && (drf_paginated(ctx, m, id) || in_prefetch(m, id) || sitemap_items(m, id))
+            {
+                continue;
+            }
+            if m.lang == Lang::Python
+                && LangKnowledge::dotted(m, id).contains(".objects.")
+                && handed_on(m, id)
+            {
                 continue;
             }
             // `Gym.objects.get_members(pk).select_related(..)`: a method of a
@@ -506,18 +569,43 @@ impl UnboundedQuery {
             if filters.iter().any(|f| in_input_list(f)) {
                 continue;
             }
-            let (sev, why) = if filters.is_empty() {
-                (Severity::Error, "reads every row".to_string())
+            // `execute(stmt)`, `findAll(options)`, `findAll({ ...params })`:
+            // a statement or options kept elsewhere. Filtered there: a note;
+            // not found: not judged.
+            let kept = kept_statement(m, id);
+            if kept == Kept::Unknown {
+                continue;
+            }
+            let grouped = m.chain(id).iter().any(|&x| {
+                matches!(m.calls[x].name.as_str(), "group_by" | "groupBy" | "Group")
+                    || (m.calls[x].name == "annotate"
+                        && m.chain(id).iter().any(|&y| m.calls[y].name == "values"))
+            });
+            let (sev, why) = if grouped || kept == Kept::Grouped {
+                (
+                    Severity::Info,
+                    "returns one row per group with no limit".to_string(),
+                )
+            } else if filters.is_empty() && kept == Kept::None {
+                // `Trophy.objects.all()`, `Category.findAll()`: the model.
+                let model = label.split('.').next().unwrap_or_default();
+                let (sev, why, _) = every_row(&ctx.k.arch, model);
+                if sev == Severity::Error {
+                    (sev, "reads every row".to_string())
+                } else {
+                    (sev, why)
+                }
             } else {
                 (
-                    Severity::Warning,
+                    Severity::Info,
                     "reads rows by a filter with no limit".to_string(),
                 )
             };
             let first = m.chain(id)[0];
             let span = Span::new(m.calls[first].span.start, m.calls[id].span.end);
+            let (sev, at) = at_startup(ctx, fi, Some(id), sev);
             out.push(
-                Finding::new(META.id, sev, u.path, span, format!("`{label}` {why}"))
+                Finding::new(META.id, sev, u.path, span, format!("`{label}` {why}{at}"))
                     .help("page the query: `take`/`skip` with a cursor (Prisma, TypeORM), `limit` (Sequelize, knex, SQLAlchemy), a slice `[:n]` or a paginator (Django), `.Limit(n)` (gorm)")
                     .key(format!("{label}|{}", filters.join(",")))
                     .function(fn_label(m, id)),
@@ -645,11 +733,22 @@ impl UnboundedQuery {
                     Severity::Warning,
                     format!("reads `{table}` with no limit when {when} (`.limit` is applied on that branch only)"),
                 )
+            } else if names.contains(&"group_by") {
+                (
+                    Severity::Info,
+                    format!("returns one row per group of `{table}`"),
+                )
+            } else if filters.is_empty() && !names.contains(&"inner_join") {
+                let (sev, why, _) = every_row(&ctx.k.arch, &table);
+                (sev, why)
             } else if filters.is_empty() {
-                (Severity::Error, format!("reads every row of `{table}`"))
+                (
+                    Severity::Info,
+                    format!("reads the rows of `{table}` an inner join keeps"),
+                )
             } else {
                 (
-                    Severity::Warning,
+                    Severity::Info,
                     format!(
                         "reads `{table}` by a filter that is not a unique key (`{}`)",
                         filters.join(", ")
@@ -657,7 +756,8 @@ impl UnboundedQuery {
                 )
             };
             let span = Span::new(first.span.start, m.calls[id].span.end);
-            let f = Finding::new(META.id, sev, u.path, span, if conditional_bound.is_some() { format!("`{}` {why}", call_label(m, term)) } else { format!("`{}` {why} with no limit", call_label(m, term)) })
+            let (sev, at) = at_startup(ctx, fi, Some(id), sev);
+            let f = Finding::new(META.id, sev, u.path, span, if conditional_bound.is_some() { format!("`{}` {why}{at}", call_label(m, term)) } else { format!("`{}` {why} with no limit{at}", call_label(m, term)) })
                 .help(if sea { "page the query: `.paginate(db, page_size)` or `.cursor_by(Column::Id).first(n)`, or add `.limit(n)`" } else { "add `.limit(n)` with a keyset filter (`.filter(id.gt(last_id)).order(id)`), or load one row with `.first(conn)`" })
                 .key(format!("{}|{}", names.join("."), filters.join(",")))
                 .function(fn_label(m, id))
@@ -741,24 +841,7 @@ fn bounded_later(m: &FileModel, tail: CallId) -> bool {
                     .is_some_and(|(k, v)| is_ident(k.trim()) && v.trim() == var)
         });
         // `list(q)`, `len(q)`, `sorted(q)` read all of it.
-        let materializes = matches!(
-            c.name.as_str(),
-            "list"
-                | "tuple"
-                | "set"
-                | "sorted"
-                | "len"
-                | "enumerate"
-                | "dict"
-                | "iter"
-                | "reversed"
-                | "map"
-                | "zip"
-                | "sum"
-                | "any"
-                | "all"
-        );
-        (on_var && (bounds || m.calls[m.chain_end(x)].sliced)) || (!materializes && handed)
+        (on_var && (bounds || m.calls[m.chain_end(x)].sliced)) || (!materializes(&c.name) && handed)
     })
 }
 
@@ -790,6 +873,66 @@ fn bounding(name: &str) -> bool {
             | "iterator"
             | "in_bulk"
     )
+}
+
+/// A lazy query (a Django queryset) given straight to another call
+/// (`get_object_or_404(qs, pk=..)`, `paginate(qs)`, `Filter(data,
+/// queryset=qs)`): that call decides how much it reads. Calls that read it
+/// all (`list(qs)`, `len(qs)`) are not one.
+fn handed_on(m: &FileModel, id: CallId) -> bool {
+    let chain = m.chain(id);
+    let first = m.calls[chain[0]].span;
+    let last = m.calls[m.chain_end(id)].span;
+    let func = m.calls[id].func;
+    m.calls.iter().enumerate().any(|(x, p)| {
+        p.func == func
+            && !chain.contains(&x)
+            && p.span.start < first.start
+            && p.span.end > last.end
+            && !materializes(&p.name)
+            && p.args.iter().any(|a| {
+                let t = a.text.trim();
+                let v = t.split_once('=').map_or(t, |(_, v)| v.trim());
+                v.contains(".objects.") && !v.starts_with("lambda")
+            })
+    })
+}
+
+/// Calls that read every row of a query they are given.
+fn materializes(name: &str) -> bool {
+    matches!(
+        name,
+        "list"
+            | "tuple"
+            | "set"
+            | "sorted"
+            | "len"
+            | "enumerate"
+            | "dict"
+            | "iter"
+            | "reversed"
+            | "map"
+            | "zip"
+            | "sum"
+            | "any"
+            | "all"
+            | "jsonify"
+            | "JsonResponse"
+    )
+}
+
+/// `items()` of a Django `Sitemap`: the sitemap framework pages what it
+/// returns (50,000 URLs a page); listing every row is its purpose.
+fn sitemap_items(m: &FileModel, id: CallId) -> bool {
+    let Some(f) = m.calls[id].func.map(|f| &m.functions[f]) else {
+        return false;
+    };
+    f.name == "items"
+        && f.owner.as_deref().is_some_and(|o| {
+            m.classes
+                .iter()
+                .any(|c| c.name == o && c.bases.iter().any(|b| b.ends_with("Sitemap")))
+        })
 }
 
 /// A queryset given to `Prefetch('rel', queryset=..)`: Django runs it with
@@ -1002,6 +1145,110 @@ fn manager_method_filters(ctx: &ProgramCtx, name: &str) -> Option<bool> {
         }
     }
     found
+}
+
+/// What a query chain runs that the chain itself does not show.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kept {
+    /// Nothing: the chain is the whole query.
+    None,
+    /// A statement or options built earlier in the function, with a filter.
+    Filtered,
+    /// Columns of a grouped subquery (`query(sub.c.id, sub.c.n)` with `sub`
+    /// built by `.group_by(..).subquery()`): one row per group.
+    Grouped,
+    /// A variable, parameter or spread whose content is not in sight
+    /// (`findAll(options)`, `execute(stmt)` with `stmt` a parameter).
+    Unknown,
+}
+
+/// The statements and options a chain takes from variables
+/// (`session.execute(stmt)`, `findAll(params)`, `findMany({ ...args })`),
+/// read where the function builds them.
+fn kept_statement(m: &FileModel, id: CallId) -> Kept {
+    let chain = m.chain(id);
+    let start = m.calls[chain[0]].span.start;
+    let func = m.calls[id].func;
+    let mut kept = Kept::None;
+    for &x in chain.iter().take_while(|&&x| x <= id) {
+        // Which arguments carry a statement or options: Python's
+        // `execute(stmt)`; a JS/TS query method's options object. (A model
+        // class `query(User)` or Go's destination `Find(&rows)` is neither.)
+        let name = m.calls[x].name.as_str();
+        let carries = match m.lang {
+            Lang::Python => matches!(name, "execute" | "exec" | "scalars" | "query"),
+            Lang::TypeScript | Lang::JavaScript => true,
+            _ => false,
+        };
+        if !carries {
+            continue;
+        }
+        for a in &m.calls[x].args {
+            let t = a.text.trim();
+            if m.lang == Lang::Python && name == "query" {
+                // `query(sub.c.id, sub.columns.n)`: rows of the subquery `sub`.
+                let sub = t
+                    .split_once(".c.")
+                    .or_else(|| t.split_once(".columns."))
+                    .map(|(v, _)| v)
+                    .filter(|v| is_ident(v));
+                if let Some(v) = sub {
+                    if defined_text(m, func, start, v).contains("group_by") {
+                        return Kept::Grouped;
+                    }
+                }
+                continue;
+            }
+            // `execute(select(..).filter(..))`: the statement in the call.
+            if m.lang == Lang::Python && (t.contains(".where(") || t.contains(".filter(")) {
+                kept = Kept::Filtered;
+                continue;
+            }
+            let spread = t
+                .strip_prefix("...")
+                .or_else(|| t.strip_prefix("**"))
+                .filter(|v| is_ident(v));
+            // `{ ...args }`, `{ ...params, order }`: options spread in.
+            let spread_in = t.starts_with('{') && t.contains("...");
+            if spread.is_some() || spread_in {
+                return Kept::Unknown;
+            }
+            if !is_ident(t) || t.starts_with(|c: char| c.is_ascii_uppercase()) {
+                continue;
+            }
+            let text = defined_text(m, func, start, t);
+            if text.is_empty() {
+                return Kept::Unknown;
+            }
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("where") || lower.contains("filter") {
+                kept = Kept::Filtered;
+            }
+        }
+    }
+    kept
+}
+
+/// The text of the chains that give variable `var` its value in function
+/// `func` before `start`.
+fn defined_text(
+    m: &FileModel,
+    func: Option<usize>,
+    start: crate::source::Pos,
+    var: &str,
+) -> String {
+    use crate::knowledge::LangKnowledge;
+    let mut text = String::new();
+    for (d, c) in m.calls.iter().enumerate() {
+        if c.func == func
+            && c.span.end <= start
+            && c.next.is_none()
+            && (c.bound_to.as_deref() == Some(var) || c.assigned_to.as_deref() == Some(var))
+        {
+            text.push_str(&LangKnowledge::chain_text(m, d));
+        }
+    }
+    text
 }
 
 /// The text of the statements a chain runs from variables: every chain of
