@@ -148,8 +148,7 @@ impl ArchKnowledge {
             Some(i) => &name[i + 1..],
             None => name
                 .char_indices()
-                .filter(|(_, c)| c.is_ascii_uppercase())
-                .last()
+                .rfind(|(_, c)| c.is_ascii_uppercase())
                 .map_or(name, |(i, _)| &name[i..]),
         };
         let w = last.to_ascii_lowercase();
