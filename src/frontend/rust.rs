@@ -699,7 +699,14 @@ impl<'a> Lower<'a> {
                 crate::knowledge::path_matches(&full, p)
                     || (p.as_str() == name && matches!(link, Link::Method(_)))
             }) || name.contains("blocking")
-                || name.contains("block_in_place");
+                || name.contains("block_in_place")
+                // `thread::Builder::new().name(..).spawn(move || ..)`: a thread of its own.
+                || (matches!(link, Link::Method(_))
+                    && matches!(name.as_str(), "spawn" | "spawn_scoped")
+                    && self.m.calls[ids[0]]
+                        .path
+                        .join("::")
+                        .contains("thread::Builder"));
             let cache = self.k.cache_methods.contains(&name);
             match link {
                 Link::Method(m) => {

@@ -480,7 +480,8 @@ impl Linked {
     pub fn startup_only(&self, units: &[Unit], f: FnRef) -> bool {
         let is_main = |(fi, g): FnRef| {
             let fun = &units[fi].model.functions[g];
-            fun.owner.is_none() && ENTRY_NAMES.contains(&fun.name.as_str())
+            (fun.owner.is_none() && ENTRY_NAMES.contains(&fun.name.as_str()))
+                || (!fun.handler_like && setup_named(&fun.name))
         };
         if is_main(f) {
             return true;
@@ -565,6 +566,34 @@ const ENTRY_NAMES: &[&str] = &[
     "startServer",
     "start_server",
 ];
+
+/// Does a function's name say it sets the process up, once, before it
+/// serves: `init`, `initialize_db`, `initDataDir`, `setup_sink_consumers`,
+/// `bootstrap`, `on_startup`, `lifespan`? (`initiate_payment` does not:
+/// the prefix must end the name or be followed by `_` or a capital.)
+pub fn setup_named(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "initialize",
+        "initialise",
+        "init",
+        "setup",
+        "set_up",
+        "bootstrap",
+        "startup",
+        "on_startup",
+        "lifespan",
+    ];
+    let lower = name.trim_start_matches('_').to_ascii_lowercase();
+    let orig = name.trim_start_matches('_');
+    PREFIXES.iter().any(|p| {
+        lower.starts_with(p) && {
+            let rest = &orig[p.len()..];
+            rest.is_empty()
+                || rest.starts_with('_')
+                || rest.starts_with(|c: char| c.is_ascii_uppercase())
+        }
+    })
+}
 
 /// Calls that run the closure they are given once, right away or on a
 /// thread or task of its own: a start-up sequence written inside one is still

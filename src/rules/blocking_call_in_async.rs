@@ -153,6 +153,18 @@ impl Rule for BlockingCallInAsync {
                 continue;
             }
             for g in via {
+                // `Database.initDataDir()`, `setup_consumers().await`: a call
+                // into set-up code is a set-up step wherever it is written.
+                let (severity, when) = if severity > Severity::Info
+                    && crate::link::setup_named(&ctx.units[g.0].model.functions[g.1].name)
+                {
+                    (
+                        Severity::Info,
+                        " (set-up code by its name: runs once, before serving)",
+                    )
+                } else {
+                    (severity, when)
+                };
                 let path = ctx.linked.witness(&ctx.linked.blocks, g);
                 let Some(&((bf, _), bc)) = path.last() else {
                     continue;
