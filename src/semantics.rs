@@ -659,7 +659,19 @@ fn lang_query_at(m: &FileModel, id: CallId, k: &Knowledge, lk: &LangKnowledge) -
         matches!(a.kind, ArgKind::Path(_) | ArgKind::Other)
             && (k.q_handle_names.is_match(n) || named)
     });
+    // `AllRepositories(session)`, `new UserRepo(knex)`: constructing an
+    // object that keeps the handle is not a query (Python and JS classes are
+    // capitalised; Go's capitals are exported functions).
+    let constructs = matches!(
+        m.lang,
+        crate::model::Lang::Python
+            | crate::model::Lang::TypeScript
+            | crate::model::Lang::JavaScript
+    ) && c.prev.is_none()
+        && c.name.starts_with(|ch: char| ch.is_ascii_uppercase())
+        && c.name.chars().any(|ch| ch.is_ascii_lowercase());
     if handle
+        && !constructs
         && !c.name.is_empty()
         && !matches!(
             c.name.as_str(),

@@ -87,6 +87,8 @@ pub fn lower(
         seen_lits: HashSet::new(),
         try_depth: 0,
         silent_except: 0,
+        branches: Vec::new(),
+        branch_saves: Vec::new(),
         budget,
     };
     l.walk(root, 0);
@@ -230,6 +232,10 @@ struct Walker<'a> {
     try_depth: usize,
     /// Inside a try whose handler swallows the error (`except: pass`, `catch {}`).
     silent_except: usize,
+    /// Conditions of the enclosing `if`/`else`/`except` branches, innermost last.
+    branches: Vec<String>,
+    /// The branches outside each loop being walked.
+    branch_saves: Vec<Vec<String>>,
     budget: &'a Budget,
 }
 
@@ -395,6 +401,15 @@ impl<'a> Walker<'a> {
         });
         let id = self.m.loops.len() - 1;
         self.loops.push(id);
+        // A call's branch is the innermost one inside its innermost loop: an
+        // `except` around the whole loop is not a per-element condition.
+        let outer = std::mem::take(&mut self.branches);
+        self.branch_saves.push(outer);
+    }
+
+    fn pop_loop(&mut self) {
+        self.loops.pop();
+        self.branches = self.branch_saves.pop().unwrap_or_default();
     }
 
     /// Is this iterable a literal list or a small constant range?
@@ -596,7 +611,7 @@ impl<'a> Walker<'a> {
                     Some(b) => self.walk(b, depth + 1),
                     None => self.walk_children(n, depth),
                 }
-                self.loops.pop();
+                self.pop_loop();
             }
             "while_statement" | "do_statement" => {
                 let header = self.span(n);
@@ -607,7 +622,7 @@ impl<'a> Walker<'a> {
                     Span::new(header.start, header.start),
                 );
                 self.walk_children(n, depth);
-                self.loops.pop();
+                self.pop_loop();
             }
             "list_comprehension"
             | "set_comprehension"
@@ -634,7 +649,7 @@ impl<'a> Walker<'a> {
                 for ch in kids {
                     self.walk(ch, depth + 1);
                 }
-                self.loops.pop();
+                self.pop_loop();
             }
             // ---- statements that say how a value is used ----
             "expression_statement" => {
@@ -667,6 +682,37 @@ impl<'a> Walker<'a> {
                     self.walk_children(n, depth);
                 }
             }
+            "if_statement" | "elif_clause" => {
+                // `if cond:` then its body on `cond`, its `else` on `else of cond`.
+                let cond = n.child_by_field_name("condition");
+                let cond_text: String = cond
+                    .map(|c| {
+                        self.text(c)
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default();
+                let init = n.child_by_field_name("initializer");
+                let mut c = n.walk();
+                let kids: Vec<Node> = n.named_children(&mut c).collect();
+                for ch in kids {
+                    if Some(ch) == cond || Some(ch) == init {
+                        self.walk(ch, depth + 1);
+                        continue;
+                    }
+                    let label = if matches!(ch.kind(), "else_clause" | "elif_clause")
+                        || Some(ch) == n.child_by_field_name("alternative")
+                    {
+                        format!("else of {cond_text}")
+                    } else {
+                        cond_text.clone()
+                    };
+                    self.branches.push(label);
+                    self.walk(ch, depth + 1);
+                    self.branches.pop();
+                }
+            }
             "try_statement" => {
                 let silent = self.swallows(n);
                 self.try_depth += 1;
@@ -696,7 +742,27 @@ impl<'a> Walker<'a> {
                     .filter(|ch| ch.kind() != "block" && Some(*ch) != n.child_by_field_name("body"))
                     .collect();
                 for h in handlers {
+                    // `except ValueError as e:`, `catch (e)`: runs on failure only.
+                    let head = match h.kind() {
+                        "except_clause" | "catch_clause" => {
+                            let t = self.text(h);
+                            let head = t.split([':', '{']).next().unwrap_or("").trim();
+                            Some(if h.kind() == "catch_clause" {
+                                "catch".to_string()
+                            } else {
+                                head.split_whitespace().collect::<Vec<_>>().join(" ")
+                            })
+                        }
+                        _ => None,
+                    };
+                    let pushed = head.is_some();
+                    if let Some(hd) = head {
+                        self.branches.push(hd);
+                    }
                     self.walk(h, depth + 1);
+                    if pushed {
+                        self.branches.pop();
+                    }
                 }
             }
             "go_statement" => {
@@ -1190,6 +1256,7 @@ impl<'a> Walker<'a> {
                 in_test: self.test,
                 swallowed: self.silent_except > 0,
                 closure_of: self.closures.last().copied(),
+                branch: self.branches.last().cloned(),
                 ..Call::new(
                     self.fns.last().copied(),
                     kind,
@@ -1312,7 +1379,7 @@ impl<'a> Walker<'a> {
                     let over = root_text.clone();
                     self.push_loop(LoopKind::IterClosure, true, over, self.span(*call));
                     self.walk(a, depth + 1);
-                    self.loops.pop();
+                    self.pop_loop();
                 } else if offload {
                     self.offload += 1;
                     self.walk(a, depth + 1);

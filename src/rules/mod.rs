@@ -226,6 +226,38 @@ pub mod util {
         }
     }
 
+    /// Is the innermost branch around a call the handling of an error:
+    /// `if let Err(e) = ..`, `if r.is_err()`, the `Err(..)` arm of a match,
+    /// a Python `except` clause, a JS `catch`?
+    pub fn in_error_branch(branch: Option<&str>) -> bool {
+        branch.is_some_and(|b| {
+            b.starts_with("let Err(")
+                || (!b.starts_with("else of ") && b.ends_with(".is_err()"))
+                || b.split_once(" => ")
+                    .is_some_and(|(_, pat)| pat.starts_with("Err("))
+                || b == "catch"
+                || b == "except"
+                || b.starts_with("except ")
+        })
+    }
+
+    /// Does the innermost branch around a call run once a batch is full
+    /// (`if len(bucket) >= BULK_SIZE:`, `if (batch.length === 100)`,
+    /// `if i % 500 == 0`): once per chunk, not once per element?
+    pub fn in_chunk_branch(branch: Option<&str>) -> bool {
+        static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let re = RE.get_or_init(|| {
+            regex::Regex::new(
+                r"(?x)^(?:
+                    (?:len\(\s*[\w.]+\s*\)|[\w.]+\.(?:length|len\(\)|size\(\)|count\(\)))\s*(?:>=|==|===|>)\s*[\w.]+
+                  | [\w.]+\s*%\s*[\w.]+\s*(?:==|===)\s*0
+                )\s*$",
+            )
+            .expect("chunk pattern")
+        });
+        branch.is_some_and(|b| re.is_match(b.trim_start_matches('(').trim_end_matches(')')))
+    }
+
     /// Is the call in a function whose name says it migrates data
     /// (`migrateFrom1`, `migrate_users`, `MigrateV2`): code an upgrade runs
     /// once, whatever calls it.

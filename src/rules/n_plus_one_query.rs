@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::finding::{Finding, Severity};
 use crate::link::{FnRef, Step};
 use crate::model::{ArgKind, CallId, FileModel, LoopId, SqlFacts};
-use crate::rules::util::{call_label, fn_label, fn_label_of};
+use crate::rules::util::{self, call_label, fn_label, fn_label_of};
 use crate::rules::{ProgramCtx, Rule, RuleMeta};
 use crate::semantics::{self, QueryHow};
 
@@ -98,6 +98,12 @@ impl Rule for NPlusOneQuery {
             if c.func.is_some_and(|f| m.functions[f].is_test) {
                 continue;
             }
+            // Only when an element fails (`except`, `Err(..)`), or once a
+            // batch is full (`if len(bucket) >= 500:`): not per element.
+            let branch = c.branch.as_deref();
+            if util::in_error_branch(branch) || util::in_chunk_branch(branch) {
+                continue;
+            }
             let Some(lp) = per_element_loop(m, &c.loops, ctx.k) else {
                 continue;
             };
@@ -188,6 +194,11 @@ impl Rule for NPlusOneQuery {
                 (
                     Severity::Info,
                     format!("{message} (only at start-up: `main` is its only caller)"),
+                )
+            } else if util::in_migration_fn(m, first) {
+                (
+                    Severity::Info,
+                    format!("{message} (in a data migration, run once at upgrade)"),
                 )
             } else {
                 (Severity::Error, message)

@@ -213,7 +213,7 @@ impl Rule for UnhandledExternalCall {
             // Err(e) = run() { let _ = record_error(e); return Err(e) }`):
             // the failure that matters is the one being handled.
             let discarded = matches!(m.calls[tail].usage, Usage::Discarded | Usage::LetUnderscore);
-            if discarded && in_error_branch(m.calls[tail].branch.as_deref()) {
+            if discarded && crate::rules::util::in_error_branch(m.calls[tail].branch.as_deref()) {
                 verdict = None;
             }
             if let Some(v) = verdict {
@@ -414,15 +414,4 @@ fn unwrap_guarded(
             || b == format!("{var}.is_some()")
     });
     checked || in_ok_arm
-}
-
-/// Is the innermost branch around a call the handling of an error:
-/// `if let Err(e) = ..`, `if r.is_err()`, the `Err(..)` arm of a match?
-fn in_error_branch(branch: Option<&str>) -> bool {
-    branch.is_some_and(|b| {
-        b.starts_with("let Err(")
-            || (!b.starts_with("else of ") && b.ends_with(".is_err()"))
-            || b.split_once(" => ")
-                .is_some_and(|(_, pat)| pat.starts_with("Err("))
-    })
 }
