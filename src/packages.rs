@@ -35,6 +35,8 @@ pub struct Package {
     pub serves: bool,
     /// A browser application (React, Vue, ...) and no server: not the backend.
     pub client: bool,
+    /// Its only database drivers are in-process ones (SQLite).
+    pub embedded_db: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -80,6 +82,7 @@ impl PackageGraph {
             g.packages.push(Package {
                 serves,
                 client: !serves && has(&roles.client_deps),
+                embedded_db: has(&roles.embedded_db_deps) && !has(&roles.networked_db_deps),
                 name: if d.name.is_empty() {
                     d.dir.rsplit('/').next().unwrap_or("").to_string()
                 } else {
@@ -152,6 +155,7 @@ impl PackageGraph {
                     g.packages.push(Package {
                         serves: false,
                         client: false,
+                        embedded_db: false,
                         name: "(root)".into(),
                         dir: String::new(),
                         family: fam,

@@ -81,6 +81,10 @@ struct RawRoles {
     server: RawDeps,
     #[serde(default)]
     client: RawDeps,
+    #[serde(default)]
+    embedded_db: RawDeps,
+    #[serde(default)]
+    networked_db: RawDeps,
 }
 
 /// `[roles]` in `archlint.toml`: globs that give files a role, winning over
@@ -109,6 +113,9 @@ pub struct Roles {
     /// Dependencies that make a package an HTTP server / a browser application.
     pub server_deps: Vec<String>,
     pub client_deps: Vec<String>,
+    /// Drivers of an in-process database (SQLite) / of a database server.
+    pub embedded_db_deps: Vec<String>,
+    pub networked_db_deps: Vec<String>,
 }
 
 fn globs(pats: &[String]) -> Result<Vec<Glob>, String> {
@@ -141,6 +148,8 @@ impl Roles {
             markers: raw.vendored.markers,
             server_deps: raw.server.deps,
             client_deps: raw.client.deps,
+            embedded_db_deps: raw.embedded_db.deps,
+            networked_db_deps: raw.networked_db.deps,
         })
     }
 

@@ -195,6 +195,11 @@ impl Rule for NPlusOneQuery {
                     Severity::Info,
                     format!("{message} (only at start-up: `main` is its only caller)"),
                 )
+            } else if write && in_embedded_tx(ctx, fi, m, at, &path) {
+                (
+                    Severity::Info,
+                    format!("{message} (inside a transaction on an embedded database: no round trip per row, one commit)"),
+                )
             } else if util::in_migration_fn(m, first) {
                 (
                     Severity::Info,
@@ -220,6 +225,37 @@ impl Rule for NPlusOneQuery {
             out.push(f);
         }
     }
+}
+
+/// Is the write on a transaction handle (`tx.Exec(..)`, `txn.execute(..)`)
+/// of a package whose only database is in-process (SQLite)? Writing row by
+/// row inside one transaction is that database's idiom: no network round
+/// trip, one fsync at commit.
+fn in_embedded_tx(
+    ctx: &ProgramCtx,
+    fi: usize,
+    m: &FileModel,
+    at: CallId,
+    path: &[(FnRef, CallId)],
+) -> bool {
+    let (qf, qc) = match path.last() {
+        Some(&((f, _), c)) => (f, c),
+        None => (fi, at),
+    };
+    let graph = &ctx.linked.packages;
+    if !graph.package(fi).embedded_db || !graph.package(qf).embedded_db {
+        return false;
+    }
+    let qm = if qf == fi { m } else { ctx.units[qf].model };
+    let root = &qm.calls[qm.chain(qc)[0]].root;
+    let handle = root.rsplit(['.', ':']).next().unwrap_or(root);
+    matches!(
+        handle
+            .trim_start_matches(['&', '*'])
+            .to_ascii_lowercase()
+            .as_str(),
+        "tx" | "txn" | "trx" | "transaction"
+    )
 }
 
 fn short(s: &str) -> String {
