@@ -89,6 +89,7 @@ pub fn lower(
         silent_except: 0,
         branches: Vec::new(),
         branch_saves: Vec::new(),
+        exit_marks: Vec::new(),
         budget,
     };
     l.walk(root, 0);
@@ -236,6 +237,8 @@ struct Walker<'a> {
     branches: Vec<String>,
     /// The branches outside each loop being walked.
     branch_saves: Vec<Vec<String>>,
+    /// Loop depths at which a `return` being walked leaves the loop.
+    exit_marks: Vec<usize>,
     budget: &'a Budget,
 }
 
@@ -681,6 +684,20 @@ impl<'a> Walker<'a> {
                 } else {
                     self.walk_children(n, depth);
                 }
+            }
+            "return_statement"
+                if self.loops.len() > self.loop_base.last().copied().unwrap_or(0)
+                    && self
+                        .loops
+                        .last()
+                        .is_some_and(|&l| self.m.loops[l].kind != LoopKind::IterClosure) =>
+            {
+                // `for c in checks: if c.key == key: return c.to_dict()`: what
+                // the return runs, runs once, not once per element. (A
+                // `return` in a `.map(x => ..)` callback ends one element.)
+                self.exit_marks.push(self.loops.len());
+                self.walk_children(n, depth);
+                self.exit_marks.pop();
             }
             "if_statement" | "elif_clause" => {
                 // `if cond:` then its body on `cond`, its `else` on `else of cond`.
@@ -1257,6 +1274,8 @@ impl<'a> Walker<'a> {
                 swallowed: self.silent_except > 0,
                 closure_of: self.closures.last().copied(),
                 branch: self.branches.last().cloned(),
+                exits_loop: !self.loops.is_empty()
+                    && self.exit_marks.last() == Some(&self.loops.len()),
                 ..Call::new(
                     self.fns.last().copied(),
                     kind,
