@@ -278,7 +278,9 @@ fn deploys(path: &str, text: &str) -> bool {
                 | "terraform"
                 | "infra"
         )
-    }) || name.contains("prod")
+    }) || name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w == "prod" || w == "production")
         || name.ends_with(".tf")
         || name.ends_with(".tfvars")
         || text.contains("\napiVersion:") && text.contains("\nkind:")
@@ -289,6 +291,24 @@ fn deploys(path: &str, text: &str) -> bool {
 fn is_npmrc(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name == ".npmrc" || name.starts_with(".yarnrc")
+}
+
+/// A dotenv file (`.env`, `.env.local`) for a developer's machine: its
+/// database or service host is `localhost`/`127.0.0.1`. Its values are the
+/// local defaults the README tells you to use.
+fn local_dotenv(path: &str, text: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    if !(name == ".env" || name.starts_with(".env.") || name.ends_with(".env")) {
+        return false;
+    }
+    text.lines().any(|l| {
+        let Some((k, v)) = l.split_once('=') else {
+            return false;
+        };
+        let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+        k.to_ascii_uppercase().contains("HOST")
+            && (v == "localhost" || v.starts_with("127.") || v.starts_with("localhost:"))
+    })
 }
 
 /// Local tooling: compose files (not production ones) and dev containers.
@@ -685,7 +705,7 @@ impl Rule for HardcodedSecret {
         // A translation catalog is UI text: only fixed shapes (provider
         // tokens, key blocks, URL passwords) can be secrets there.
         let catalog = ctx.model.kind.role == crate::roles::Role::Locale;
-        let local_file = local_tooling(ctx.path) && !deploy;
+        let local_file = (local_tooling(ctx.path) || local_dotenv(ctx.path, text)) && !deploy;
         // Byte ranges a dedicated reader judged: the generic pass skips them.
         let mut handled: Vec<(usize, usize)> = Vec::new();
         // 1. Provider formats, behind the keyword prefilter. A key in a
