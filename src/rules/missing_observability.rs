@@ -54,6 +54,51 @@ fn instrumented_handler(ctx: &ProgramCtx, svc: &crate::services::Service) -> boo
     })
 }
 
+/// A home-made access log: a logging call in the service's code that
+/// records a request's method or URI, or how long it took
+/// (`slog.Debug("request", slog.String("method", r.Method), ..)`,
+/// `log.Info(app.ReqLog(r, status, time.Since(start)))`).
+fn access_logged(ctx: &ProgramCtx, svc: &crate::services::Service) -> bool {
+    const REQUEST: &[&str] = &[
+        "r.Method",
+        "r.RequestURI",
+        "r.URL.Path",
+        "req.Method",
+        "req.method",
+        "req.url",
+        "request.method",
+        "time.Since(",
+        ".elapsed()",
+    ];
+    svc.files.iter().any(|&f| {
+        let m = ctx.units[f].model;
+        !m.kind.test
+            && m.calls.iter().any(|c| {
+                let n = c.name.to_ascii_lowercase();
+                let logs = matches!(
+                    n.as_str(),
+                    "info"
+                        | "infof"
+                        | "debug"
+                        | "debugf"
+                        | "printf"
+                        | "println"
+                        | "print"
+                        | "trace"
+                        | "tracef"
+                        | "log"
+                        | "logf"
+                        | "info!"
+                        | "debug!"
+                ) || c.root.to_ascii_lowercase().contains("log");
+                logs && !c.in_test
+                    && c.args
+                        .iter()
+                        .any(|a| REQUEST.iter().any(|r| a.text.contains(r)))
+            })
+    })
+}
+
 impl Rule for MissingObservability {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -91,6 +136,7 @@ impl Rule for MissingObservability {
                 if !traced_langs
                     || ctx.evidence_in(svc, &ctx.k.arch.request_logging).is_some()
                     || instrumented_handler(ctx, svc)
+                    || access_logged(ctx, svc)
                 {
                     continue;
                 }

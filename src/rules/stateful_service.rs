@@ -41,6 +41,21 @@ fn shared_collection() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"(Mutex|RwLock|RefCell)<\s*(std::collections::)?(HashMap|BTreeMap|HashSet|BTreeSet|Vec|VecDeque|IndexMap)\b|DashMap<|DashSet<").unwrap())
 }
 
+/// A cache by its name (`BLOG_FQN_CACHE`, `MEMO`), or a registry of process
+/// resources (channel senders, storage operators, clients, pools): a replica
+/// that starts empty rebuilds it, no user's state is lost.
+fn memo_or_resources(name: &str, ty: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let upper = name.to_ascii_uppercase();
+    upper.contains("CACHE")
+        || upper.contains("MEMO")
+        || RE
+            .get_or_init(|| {
+                Regex::new(r"\b(\w*Sender|\w*Receiver|Operator|\w*Client|\w*Pool|\w*Connection|JoinHandle|\w*Handle|Semaphore|Notify|\w*Channel)\b").unwrap()
+            })
+            .is_match(ty)
+}
+
 impl Rule for StatefulService {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -70,6 +85,8 @@ impl Rule for StatefulService {
         for s in &m.statics {
             let what = if s.mutable {
                 "a `static mut`"
+            } else if memo_or_resources(&s.name, &s.ty) {
+                continue;
             } else if shared_collection().is_match(&s.ty) {
                 "a shared mutable collection"
             } else {
