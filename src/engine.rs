@@ -490,7 +490,8 @@ fn in_context(mut f: Finding, role: Role, fi: usize, graph: &PackageGraph) -> Op
         "blocking-call-in-async",
         "unhandled-external-call",
     ];
-    let role = if role == Role::Source && graph.in_script_dir(&f.path) {
+    let role = if role == Role::Source && (graph.in_script_dir(&f.path) || graph.stray(fi, &f.path))
+    {
         Role::Script
     } else {
         role
@@ -499,6 +500,12 @@ fn in_context(mut f: Finding, role: Role, fi: usize, graph: &PackageGraph) -> Op
         f.severity = Severity::Info;
         f.message
             .push_str(" (in a one-off script, not on a request path)");
+        return Some(f);
+    }
+    if role == Role::Example && request_rules.contains(&f.rule.as_str()) {
+        f.severity = Severity::Info;
+        f.message
+            .push_str(" (in example code, not on a request path)");
         return Some(f);
     }
     if request_rules.contains(&f.rule.as_str()) && !graph.request_path(graph.of_file[fi]) {

@@ -213,6 +213,28 @@ impl PackageGraph {
             .any(|d| path.starts_with(d.as_str()) && path[d.len()..].starts_with('/'))
     }
 
+    /// Is unit `fi` (at `path`) a stray file of a language no manifest of
+    /// the tree declares, inside a Rust crate or Go module (a Python helper
+    /// script in a Cargo workspace)? Such files are tooling, not the service.
+    /// (A root `package.json` of formatting tools does not make a manifest-less
+    /// Python app stray.)
+    pub fn stray(&self, fi: usize, path: &str) -> bool {
+        use crate::model::Family;
+        let p = self.package(fi);
+        p.family != Family::Other
+            && !p.declared
+            && !self
+                .packages
+                .iter()
+                .any(|q| q.declared && q.family == p.family)
+            && self.packages.iter().any(|q| {
+                q.declared
+                    && matches!(q.family, Family::Rust | Family::Go)
+                    && (q.dir.is_empty()
+                        || path.starts_with(q.dir.as_str()) && path[q.dir.len()..].starts_with('/'))
+            })
+    }
+
     /// The package of unit `fi`.
     pub fn package(&self, fi: usize) -> &Package {
         &self.packages[self.of_file[fi]]

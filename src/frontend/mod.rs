@@ -155,9 +155,13 @@ pub fn path_kind(rel: &str) -> PathKind {
         || name.ends_with(".md")
         || name.ends_with(".rst")
         || name.ends_with(".adoc")
-        || dirs
-            .iter()
-            .any(|d| matches!(*d, "docs" | "doc" | "documentation" | "example" | "samples"));
+        || dirs.iter().any(|d| {
+            matches!(
+                *d,
+                "docs" | "doc" | "documentation" | "example" | "examples" | "samples"
+            ) || d.ends_with("-examples")
+                || d.ends_with("_examples")
+        });
     let migration = dirs.iter().any(|d| {
         d.contains("migration")
             || *d == "migrate"
