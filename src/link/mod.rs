@@ -481,7 +481,7 @@ impl Linked {
         let is_main = |(fi, g): FnRef| {
             let fun = &units[fi].model.functions[g];
             (fun.owner.is_none() && ENTRY_NAMES.contains(&fun.name.as_str()))
-                || (!fun.handler_like && setup_named(&fun.name))
+                || (!fun.handler_like && (setup_named(&fun.name) || fun.name == "start"))
         };
         if is_main(f) {
             return true;

@@ -66,6 +66,39 @@ fn context_label(m: &FileModel, call: usize) -> String {
     }
 }
 
+/// Is the call's innermost branch a lazy-initialisation guard: a test that
+/// a name which is not a parameter of the function is unset (`!initialized`,
+/// `not _client`, `cache is None`, `signer === undefined`)?
+fn lazy_init_guard(m: &crate::model::FileModel, id: crate::model::CallId) -> bool {
+    let c = &m.calls[id];
+    let Some(b) = c.branch.as_deref() else {
+        return false;
+    };
+    let b = b
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    let name = b
+        .strip_prefix('!')
+        .or_else(|| b.strip_prefix("not "))
+        .or_else(|| b.strip_suffix(" is None"))
+        .or_else(|| b.strip_suffix(" === undefined"))
+        .or_else(|| b.strip_suffix(" == null"))
+        .or_else(|| b.strip_suffix(" === null"))
+        .map(str::trim);
+    let Some(name) = name else { return false };
+    let bare = name
+        .trim_start_matches("self.")
+        .trim_start_matches("this.")
+        .trim_start_matches("cls.");
+    !bare.is_empty()
+        && bare.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
+        && !c
+            .func
+            .is_some_and(|f| m.functions[f].params.iter().any(|p| p.name == bare))
+}
+
 fn fix_for(api: &str) -> &'static str {
     if api.contains("fs::") || api.contains("Path::") {
         "use `tokio::fs` (or wrap the work in `tokio::task::spawn_blocking`)"
@@ -130,6 +163,12 @@ impl Rule for BlockingCallInAsync {
                 (
                     Severity::Info,
                     " (only at start-up: `main` is its only caller)",
+                )
+            } else if lazy_init_guard(m, id) {
+                // `if (!initialized) { initWasm(fs.readFileSync(p)); initialized = true }`.
+                (
+                    Severity::Info,
+                    " (a lazy one-time initialisation, guarded by a flag)",
                 )
             } else {
                 (Severity::Error, "")
