@@ -146,8 +146,21 @@ impl Linked {
             let here: Vec<FnRef> = free.iter().copied().filter(|&(f, _)| f == fi).collect();
             return if here.is_empty() { free } else { here };
         }
-        // Methods.
-        let methods: Vec<FnRef> = cands.iter().copied().filter(|&r| fun(r).has_self).collect();
+        // Methods. Rust has no overloading nor default arguments: a method
+        // takes as many arguments as it declares (`o.to_json()` is not
+        // `Cipher::to_json(host, user, sync, conn)`).
+        let arity = |r: FnRef| {
+            fun(r)
+                .params
+                .iter()
+                .filter(|p| p.ty != crate::model::CALLBACK_CONNECTION)
+                .count()
+        };
+        let methods: Vec<FnRef> = cands
+            .iter()
+            .copied()
+            .filter(|&r| fun(r).has_self && arity(r) == c.args.len())
+            .collect();
         let on_self = c.prev.is_none() && c.root == "self";
         if on_self {
             let own = caller.and_then(|f| f.owner.clone());
