@@ -350,6 +350,25 @@ impl Linked {
                 .unwrap_or_default()
         };
         let family = m.lang.family();
+        // A Python or JS function takes at most as many arguments as it
+        // declares, unless it gathers the rest (`*args`, `**kw`, `...rest`)
+        // or the call spreads some in. (Go: `a, b int` is one declaration.)
+        let spreads = c
+            .args
+            .iter()
+            .any(|a| a.text.starts_with('*') || a.text.starts_with("..."));
+        let mut cands = cands;
+        if matches!(family, Family::Python | Family::Js) && !spreads {
+            cands.retain(|&r| {
+                let ps = &fun(r).params;
+                ps.iter()
+                    .any(|p| p.name.starts_with('*') || p.name.starts_with("..."))
+                    || c.args.len() <= ps.len()
+            });
+            if cands.is_empty() {
+                return Vec::new();
+            }
+        }
         let free = |r: FnRef| !fun(r).has_self;
         if c.kind == CallKind::Path {
             // Defined in this file.
