@@ -1659,7 +1659,27 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
             self.exit_marks.push(self.loops.len());
         }
         let first_call = self.m.calls.len();
+        let block_guard = self.none_guard;
         for stmt in &b.stmts {
+            // `if let Some(d) = data { return ..; }`: what follows in this
+            // block runs only when the parameter `data` is None.
+            if let Stmt::Expr(e @ Expr::If(i), _) = stmt {
+                if i.else_branch.is_none() && Self::block_terminates(&i.then_branch) {
+                    if let Expr::Let(l) = &*i.cond {
+                        let some =
+                            matches!(&*l.pat, Pat::TupleStruct(ts) if ts.path.is_ident("Some"));
+                        if some {
+                            if let Some(p) = self.param_index(&l.expr) {
+                                self.pending_usage = Some(Usage::Discarded);
+                                self.visit_expr(e);
+                                self.pending_usage = None;
+                                self.none_guard = Some(p);
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
             match stmt {
                 Stmt::Local(l) => {
                     if let Some(init) = &l.init {
@@ -1722,6 +1742,7 @@ impl<'ast, 'a> Visit<'ast> for Lower<'a> {
                 }
             }
         }
+        self.none_guard = block_guard;
         self.guards_in_block(b, first_call);
         if terminates {
             self.exit_marks.pop();

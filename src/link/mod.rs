@@ -424,12 +424,19 @@ impl Linked {
                         continue;
                     }
                 }
+                // `helper(x, sync_data, conn)` where `helper` queries only when
+                // its `sync_data` is None and `sync_data` is our own parameter,
+                // passed on unchanged: we query only when ours is None.
+                let passed_on = gs.only_if_none.and_then(|i| {
+                    let t = c.args.get(i)?.text.trim_start_matches('&');
+                    fun.params.iter().position(|p| p.name == t)
+                });
                 self.queries.insert(
                     f,
                     Step {
                         call,
                         via: Some(g),
-                        only_if_none: c.none_guard,
+                        only_if_none: c.none_guard.or(passed_on),
                         write: gs.write,
                     },
                 );
