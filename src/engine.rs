@@ -475,8 +475,8 @@ fn run_rules(
 
 /// Rules judge code as if it served requests; where a file stands says how
 /// much a finding there matters. A browser application, a vendored bundle or
-/// a catalog is not the backend (dropped); a one-off script's N+1 is a note,
-/// not an outage (info); a blocking call in async code of a package that
+/// a catalog is not the backend (dropped); a one-off script's or an
+/// example's N+1 is a note, not an outage (info); a blocking call in async code of a package that
 /// neither serves HTTP nor is used by one that does stalls no request
 /// (info, and the message says so).
 fn in_context(mut f: Finding, role: Role, fi: usize, graph: &PackageGraph) -> Option<Finding> {
@@ -496,16 +496,15 @@ fn in_context(mut f: Finding, role: Role, fi: usize, graph: &PackageGraph) -> Op
     } else {
         role
     };
-    if role == Role::Script && request_rules.contains(&f.rule.as_str()) {
+    let off_path = match role {
+        Role::Script => Some("in a one-off script"),
+        Role::Example => Some("in example code"),
+        _ => None,
+    };
+    if let Some(what) = off_path.filter(|_| request_rules.contains(&f.rule.as_str())) {
         f.severity = Severity::Info;
         f.message
-            .push_str(" (in a one-off script, not on a request path)");
-        return Some(f);
-    }
-    if role == Role::Example && request_rules.contains(&f.rule.as_str()) {
-        f.severity = Severity::Info;
-        f.message
-            .push_str(" (in example code, not on a request path)");
+            .push_str(&format!(" ({what}, not on a request path)"));
         return Some(f);
     }
     if request_rules.contains(&f.rule.as_str()) && !graph.request_path(graph.of_file[fi]) {
